@@ -1,0 +1,309 @@
+"""Frozen dataclasses shared by every module: vocabulary, rules, facts, traces.
+
+Nothing here reads files or runs rules; it only describes the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Union
+
+from .errors import Location
+
+# --------------------------------------------------------------------- vocabulary
+
+
+@dataclass(frozen=True)
+class Term:
+    """One vocabulary entry: an ID with a label and a one-line description."""
+
+    id: str
+    label: str
+    description: str
+
+
+@dataclass(frozen=True)
+class FactKey:
+    """An observed fact a case can reveal (``site``, ``alk_ihc``, ...)."""
+
+    id: str
+    label: str
+    description: str
+    multi: bool
+    values: tuple[Term, ...]
+
+    def value(self, value_id: str) -> Term | None:
+        for term in self.values:
+            if term.id == value_id:
+                return term
+        return None
+
+    @property
+    def value_ids(self) -> tuple[str, ...]:
+        return tuple(t.id for t in self.values)
+
+
+@dataclass(frozen=True)
+class ConclusionKey:
+    """An intermediate conclusion rules derive (``working_diagnosis``, ...).
+
+    ``values`` are listed from least to most specific; the most specific one
+    concluded is the current one.
+    """
+
+    id: str
+    label: str
+    description: str
+    values: tuple[Term, ...]
+
+    def value(self, value_id: str) -> Term | None:
+        for term in self.values:
+            if term.id == value_id:
+                return term
+        return None
+
+    @property
+    def value_ids(self) -> tuple[str, ...]:
+        return tuple(t.id for t in self.values)
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """A suggested next step.
+
+    ``done_when`` lists (fact key, values): once that fact is known (with one
+    of ``values``, or with any value when ``values`` is empty) the step has
+    been done, and no rule may suggest it again.
+    """
+
+    id: str
+    label: str
+    description: str
+    done_when: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def is_done(self, facts: Facts) -> bool:
+        for key, values in self.done_when:
+            known = facts.values_of(key)
+            if known and (not values or any(v in values for v in known)):
+                return True
+        return False
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    facts: tuple[FactKey, ...]
+    conclusions: tuple[ConclusionKey, ...]
+    next_steps: tuple[NextStep, ...]
+    sections: tuple[str, ...] = ()
+    location: Location | None = field(default=None, compare=False)
+
+    def fact(self, key: str) -> FactKey | None:
+        for f in self.facts:
+            if f.id == key:
+                return f
+        return None
+
+    def conclusion(self, key: str) -> ConclusionKey | None:
+        for c in self.conclusions:
+            if c.id == key:
+                return c
+        return None
+
+    def step(self, step_id: str) -> NextStep | None:
+        for s in self.next_steps:
+            if s.id == step_id:
+                return s
+        return None
+
+    def label(self, key: str, value: str | None = None) -> str:
+        """Human label for a key, a key's value, or a next step."""
+        entry = self.fact(key) or self.conclusion(key)
+        if entry is not None:
+            if value is None:
+                return entry.label
+            term = entry.value(value)
+            return term.label if term else value
+        step = self.step(key)
+        if step is not None:
+            return step.label
+        return key if value is None else value
+
+
+# --------------------------------------------------------------------- conditions
+
+
+@dataclass(frozen=True)
+class Is:
+    """``key`` (a fact or a conclusion) has one of ``values``.
+
+    For a multi-valued fact it means: at least one of its values is listed.
+    """
+
+    key: str
+    values: tuple[str, ...]
+    on_conclusion: bool
+    location: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Known:
+    """The observed fact ``key`` is known (``known: key``) or, negated, unknown."""
+
+    key: str
+    location: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class AllOf:
+    parts: tuple[Condition, ...]
+    location: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    parts: tuple[Condition, ...]
+    location: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Not:
+    part: Condition
+    location: Location | None = field(default=None, compare=False)
+
+
+Condition = Union[Is, Known, AllOf, AnyOf, Not]
+
+
+def walk(condition: Condition) -> Iterator[Condition]:
+    """Every node of a condition tree, depth first."""
+    yield condition
+    if isinstance(condition, (AllOf, AnyOf)):
+        for part in condition.parts:
+            yield from walk(part)
+    elif isinstance(condition, Not):
+        yield from walk(condition.part)
+
+
+# --------------------------------------------------------------------- rules
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    when: Condition
+    conclude: tuple[tuple[str, str], ...]
+    suggest: tuple[str, ...]
+    explanation: str
+    source: str
+    location: Location | None = field(default=None, compare=False)
+
+    def conclusion_conditions(self) -> tuple[Is, ...]:
+        """The conditions on derived conclusions (always top-level conjuncts)."""
+        parts = self.when.parts if isinstance(self.when, AllOf) else (self.when,)
+        return tuple(p for p in parts if isinstance(p, Is) and p.on_conclusion)
+
+
+@dataclass(frozen=True)
+class RuleBase:
+    vocabulary: Vocabulary
+    rules: tuple[Rule, ...]
+
+    def rule(self, rule_id: str) -> Rule | None:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        return None
+
+
+# --------------------------------------------------------------------- facts and results
+
+FactValue = Union[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Observed facts of one fictional patient: key -> value (or tuple of values
+    for multi-valued keys, sorted and without duplicates)."""
+
+    items: tuple[tuple[str, FactValue], ...] = ()
+
+    @classmethod
+    def of(cls, mapping: Mapping[str, FactValue]) -> Facts:
+        return cls(tuple(sorted(mapping.items())))
+
+    def as_dict(self) -> dict[str, FactValue]:
+        return dict(self.items)
+
+    def get(self, key: str) -> FactValue | None:
+        for k, v in self.items:
+            if k == key:
+                return v
+        return None
+
+    def values_of(self, key: str) -> tuple[str, ...]:
+        value = self.get(key)
+        if value is None:
+            return ()
+        return value if isinstance(value, tuple) else (value,)
+
+    def __contains__(self, key: object) -> bool:
+        return any(k == key for k, _ in self.items)
+
+    def merged(self, other: Facts) -> Facts:
+        """These facts updated with ``other`` (``other`` wins key by key)."""
+        data = self.as_dict()
+        data.update(other.as_dict())
+        return Facts.of(data)
+
+
+@dataclass(frozen=True)
+class Firing:
+    """One rule that fired: what it matched and what it concluded."""
+
+    rule: str
+    matched: tuple[tuple[str, FactValue], ...]
+    concluded: tuple[tuple[str, str], ...]
+    suggested: tuple[str, ...]
+    explanation: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Inference:
+    """The result of one evaluation: the trace, in canonical order."""
+
+    engine: str
+    facts: Facts
+    trace: tuple[Firing, ...]
+
+    @property
+    def fired(self) -> tuple[str, ...]:
+        return tuple(f.rule for f in self.trace)
+
+    def conclusions(self) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+        """(key, value, rule ids) for each distinct conclusion, first seen first."""
+        order: list[tuple[str, str]] = []
+        because: dict[tuple[str, str], list[str]] = {}
+        for firing in self.trace:
+            for pair in firing.concluded:
+                if pair not in because:
+                    order.append(pair)
+                    because[pair] = []
+                because[pair].append(firing.rule)
+        return tuple((k, v, tuple(because[(k, v)])) for k, v in order)
+
+    def suggestions(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """(step id, rule ids) for each distinct suggested step, first seen first."""
+        order: list[str] = []
+        because: dict[str, list[str]] = {}
+        for firing in self.trace:
+            for step in firing.suggested:
+                if step not in because:
+                    order.append(step)
+                    because[step] = []
+                because[step].append(firing.rule)
+        return tuple((s, tuple(because[s])) for s in order)
+
+    def has(self, key: str, value: str) -> bool:
+        return any((key, value) in f.concluded for f in self.trace)

@@ -1,0 +1,325 @@
+"""Vocabulary and validation: the fact keys, conclusions and next steps, and
+the checks that turn user-written facts into :class:`~imt_tutor.models.Facts`.
+
+Every unknown name gets a did-you-mean suggestion.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .errors import DataError, DataErrors, Location
+from .loading import YamlList, YamlMap, load_yaml_file
+from .models import ConclusionKey, FactKey, Facts, FactValue, NextStep, Term, Vocabulary
+
+SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest choice, or ``""``."""
+    choices = list(choices)
+    close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
+    if not close:
+        lowered = {c.lower(): c for c in choices}
+        if str(word).lower() in lowered:
+            close = [lowered[str(word).lower()]]
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def where(container: Any, key: Any = None, *, value: bool = True) -> Location | None:
+    """Location of ``container[key]`` (its value, or its key) or of the container."""
+    if isinstance(container, YamlMap) and key is not None and key in container:
+        return container.value_location(key) if value else container.key_location(key)
+    if isinstance(container, YamlList) and isinstance(key, int):
+        return container.item_location(key)
+    return getattr(container, "location", None)
+
+
+class Problems:
+    """Collects every data error of one validation pass, then raises them together."""
+
+    def __init__(self) -> None:
+        self.errors: list[DataError] = []
+
+    def add(self, message: str, location: Location | None) -> None:
+        self.errors.append(DataError(message, location))
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            if len(self.errors) == 1:
+                raise self.errors[0]
+            raise DataErrors(self.errors)
+
+
+def _check_keys(node: YamlMap, allowed: Iterable[str], what: str, problems: Problems) -> None:
+    allowed = list(allowed)
+    for key in node:
+        if key not in allowed:
+            problems.add(
+                f"unknown key '{key}' in {what}{did_you_mean(key, allowed)}",
+                node.key_location(key),
+            )
+
+
+def _text(node: YamlMap, key: str, what: str, problems: Problems, *, required: bool = True) -> str:
+    value = node.get(key)
+    if value is None:
+        if required:
+            problems.add(f"{what} needs '{key}'", node.location)
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        problems.add(f"'{key}' of {what} must be non-empty text", where(node, key))
+        return ""
+    return value.strip()
+
+
+def _terms(node: Any, what: str, problems: Problems) -> tuple[Term, ...]:
+    if not isinstance(node, YamlMap) or not node:
+        problems.add(f"{what} must be a non-empty mapping of id: {{label, description}}", where(node))
+        return ()
+    terms = []
+    for term_id, body in node.items():
+        if not SNAKE.match(term_id):
+            problems.add(f"'{term_id}' in {what} must be snake_case", node.key_location(term_id))
+        if not isinstance(body, YamlMap):
+            problems.add(f"'{term_id}' in {what} needs a label and a description", where(node, term_id))
+            continue
+        _check_keys(body, ("label", "description"), f"'{term_id}'", problems)
+        label = _text(body, "label", f"'{term_id}'", problems)
+        description = _text(body, "description", f"'{term_id}'", problems)
+        terms.append(Term(term_id, label, description))
+    return tuple(terms)
+
+
+def parse_vocabulary(data: Any, path: str) -> Vocabulary:
+    """Build a :class:`Vocabulary` from loaded YAML, collecting every problem."""
+    problems = Problems()
+    if not isinstance(data, YamlMap):
+        raise DataError("the vocabulary must be a mapping", Location(path, 1, 1))
+    _check_keys(data, ("sections", "facts", "conclusions", "next_steps"), "the vocabulary", problems)
+
+    sections: list[str] = []
+    raw_sections = data.get("sections")
+    if not isinstance(raw_sections, YamlList) or not raw_sections:
+        problems.add("the vocabulary needs 'sections': the source document's headings", where(data, "sections"))
+    else:
+        for i, heading in enumerate(raw_sections):
+            if not isinstance(heading, str) or not heading.strip():
+                problems.add("a section heading must be text", raw_sections.item_location(i))
+            else:
+                sections.append(heading)
+
+    facts: list[FactKey] = []
+    raw_facts = data.get("facts")
+    if not isinstance(raw_facts, YamlMap) or not raw_facts:
+        problems.add("the vocabulary needs 'facts'", where(data, "facts"))
+    else:
+        for key, body in raw_facts.items():
+            if not SNAKE.match(key):
+                problems.add(f"fact key '{key}' must be snake_case", raw_facts.key_location(key))
+            if not isinstance(body, YamlMap):
+                problems.add(f"fact '{key}' needs label, description and values", where(raw_facts, key))
+                continue
+            _check_keys(body, ("label", "description", "multi", "values"), f"fact '{key}'", problems)
+            multi = body.get("multi", False)
+            if not isinstance(multi, bool):
+                problems.add(f"'multi' of fact '{key}' must be true or false", where(body, "multi"))
+                multi = False
+            facts.append(
+                FactKey(
+                    key,
+                    _text(body, "label", f"fact '{key}'", problems),
+                    _text(body, "description", f"fact '{key}'", problems),
+                    multi,
+                    _terms(body.get("values"), f"values of fact '{key}'", problems),
+                )
+            )
+
+    conclusions: list[ConclusionKey] = []
+    raw_conclusions = data.get("conclusions")
+    if not isinstance(raw_conclusions, YamlMap) or not raw_conclusions:
+        problems.add("the vocabulary needs 'conclusions'", where(data, "conclusions"))
+    else:
+        for key, body in raw_conclusions.items():
+            if not SNAKE.match(key):
+                problems.add(f"conclusion key '{key}' must be snake_case", raw_conclusions.key_location(key))
+            if raw_facts is not None and isinstance(raw_facts, YamlMap) and key in raw_facts:
+                problems.add(f"'{key}' is both a fact and a conclusion", raw_conclusions.key_location(key))
+            if not isinstance(body, YamlMap):
+                problems.add(f"conclusion '{key}' needs label, description and values", where(raw_conclusions, key))
+                continue
+            _check_keys(body, ("label", "description", "values"), f"conclusion '{key}'", problems)
+            conclusions.append(
+                ConclusionKey(
+                    key,
+                    _text(body, "label", f"conclusion '{key}'", problems),
+                    _text(body, "description", f"conclusion '{key}'", problems),
+                    _terms(body.get("values"), f"values of conclusion '{key}'", problems),
+                )
+            )
+
+    steps: list[NextStep] = []
+    fact_index = {f.id: f for f in facts}
+    raw_steps = data.get("next_steps")
+    if not isinstance(raw_steps, YamlMap) or not raw_steps:
+        problems.add("the vocabulary needs 'next_steps'", where(data, "next_steps"))
+    else:
+        for step_id, body in raw_steps.items():
+            if not SNAKE.match(step_id):
+                problems.add(f"next step '{step_id}' must be snake_case", raw_steps.key_location(step_id))
+            if not isinstance(body, YamlMap):
+                problems.add(f"next step '{step_id}' needs label and description", where(raw_steps, step_id))
+                continue
+            _check_keys(body, ("label", "description", "done_when"), f"next step '{step_id}'", problems)
+            steps.append(
+                NextStep(
+                    step_id,
+                    _text(body, "label", f"next step '{step_id}'", problems),
+                    _text(body, "description", f"next step '{step_id}'", problems),
+                    _done_when(body, step_id, fact_index, problems),
+                )
+            )
+    problems.raise_if_any()
+    return Vocabulary(tuple(facts), tuple(conclusions), tuple(steps), tuple(sections), Location(path, 1, 1))
+
+
+def _done_when(
+    body: YamlMap, step_id: str, fact_index: Mapping[str, FactKey], problems: Problems
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    raw = body.get("done_when")
+    if raw is None:
+        return ()
+    if not isinstance(raw, YamlList):
+        problems.add(f"'done_when' of next step '{step_id}' must be a list", where(body, "done_when"))
+        return ()
+    out: list[tuple[str, tuple[str, ...]]] = []
+    for i, item in enumerate(raw):
+        loc = raw.item_location(i)
+        if isinstance(item, str):
+            key, values = item, ()
+        elif isinstance(item, YamlMap) and len(item) == 1:
+            key, raw_values = next(iter(item.items()))
+            values = tuple(raw_values) if isinstance(raw_values, list) else (raw_values,)
+        else:
+            problems.add("a 'done_when' item is a fact key or {key: [values]}", loc)
+            continue
+        fact = fact_index.get(key)
+        if fact is None:
+            problems.add(f"unknown fact key '{key}'{did_you_mean(key, fact_index)}", loc)
+            continue
+        for v in values:
+            if v not in fact.value_ids:
+                problems.add(f"unknown value '{v}' for '{key}'{did_you_mean(str(v), fact.value_ids)}", loc)
+        out.append((key, tuple(str(v) for v in values)))
+    return tuple(out)
+
+
+def load_vocabulary(path: str | Path) -> Vocabulary:
+    data = load_yaml_file(path, expect=dict)
+    return parse_vocabulary(data, str(path))
+
+
+# --------------------------------------------------------------------- facts
+
+
+def _fact_value(
+    vocab: Vocabulary, key: str, raw: Any, loc: Location | None, problems: Problems
+) -> FactValue | None:
+    fact = vocab.fact(key)
+    if fact is None:
+        hint = did_you_mean(key, [f.id for f in vocab.facts])
+        if vocab.conclusion(key) is not None:
+            problems.add(f"'{key}' is a conclusion the rules derive, not a fact a case can state", loc)
+        else:
+            problems.add(f"unknown fact '{key}'{hint}", loc)
+        return None
+    values = list(raw) if isinstance(raw, (list, tuple)) else [raw]
+    if not values:
+        problems.add(f"'{key}' needs at least one value", loc)
+        return None
+    if len(values) > 1 and not fact.multi:
+        problems.add(f"'{key}' takes one value, not a list", loc)
+        return None
+    clean: list[str] = []
+    bad = False
+    for v in values:
+        if isinstance(v, bool) or v is None or not isinstance(v, str):
+            shown = "nothing" if v is None else repr(v)
+            problems.add(f"'{key}' must be one of {', '.join(fact.value_ids)}; got {shown}", loc)
+            bad = True
+        elif v not in fact.value_ids:
+            problems.add(f"unknown value '{v}' for '{key}'{did_you_mean(v, fact.value_ids)}", loc)
+            bad = True
+        elif v not in clean:
+            clean.append(v)
+    if bad:
+        return None
+    if fact.multi:
+        return tuple(sorted(clean))
+    return clean[0] if clean else None
+
+
+def parse_facts(
+    vocab: Vocabulary, data: Any, location: Location | None = None, problems: Problems | None = None
+) -> Facts:
+    """Validate a mapping of fact key -> value(s); collect every problem."""
+    own = problems is None
+    problems = problems or Problems()
+    result: dict[str, FactValue] = {}
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        problems.add("facts must be a mapping of fact key: value", location)
+    else:
+        for key, raw in data.items():
+            loc = where(data, key) if isinstance(data, YamlMap) else location
+            value = _fact_value(vocab, str(key), raw, loc, problems)
+            if value is not None:
+                result[str(key)] = value
+    if own:
+        problems.raise_if_any()
+    return Facts.of(result)
+
+
+def parse_fact_options(vocab: Vocabulary, options: Iterable[str], problems: Problems | None = None) -> Facts:
+    """Parse ``KEY=VALUE`` strings (``--fact``); ``KEY=a,b`` gives a list.
+
+    A multi-valued key may be given several times; values accumulate.
+    """
+    own = problems is None
+    problems = problems or Problems()
+    data: dict[str, list[str]] = {}
+    for option in options:
+        loc = Location(f"--fact {option}")
+        if "=" not in option:
+            problems.add("expected KEY=VALUE", loc)
+            continue
+        key, _, value = option.partition("=")
+        key, value = key.strip(), value.strip()
+        parts = [p.strip() for p in value.split(",") if p.strip()]
+        fact = vocab.fact(key)
+        if fact is not None and not fact.multi and key in data:
+            problems.add(f"'{key}' given twice; it takes one value", loc)
+            continue
+        if not parts:
+            problems.add(f"'{key}' needs a value", loc)
+            continue
+        data.setdefault(key, []).extend(parts)
+    result: dict[str, FactValue] = {}
+    for key, values in data.items():
+        value = _fact_value(vocab, key, values if len(values) > 1 or _is_multi(vocab, key) else values[0],
+                            Location(f"--fact {key}"), problems)
+        if value is not None:
+            result[key] = value
+    if own:
+        problems.raise_if_any()
+    return Facts.of(result)
+
+
+def _is_multi(vocab: Vocabulary, key: str) -> bool:
+    fact = vocab.fact(key)
+    return bool(fact and fact.multi)
