@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from . import DISCLAIMER
@@ -80,4 +81,19 @@ def infer_text(inference: Inference, vocab: Vocabulary, engine: str, why: list[W
     lines += [f"  - {vocab.label(s)}  (because: {', '.join(rules)})" for s, rules in suggestions] or ["  (none)"]
     for w in why or []:
         lines += ["", f"Why not {w.step}?"] + [f"  {line}" for line in w.lines()]
-    return "\n".join(lines)
+    return "\n".join(wrap_lines(lines))
+
+
+def wrap_lines(lines: list[str], width: int = 80) -> list[str]:
+    """Wrap long lines to ``width`` columns, continuing under their own indent."""
+    out: list[str] = []
+    for line in lines:
+        if len(line) <= width:
+            out.append(line)
+            continue
+        stripped = line.lstrip(" ")
+        indent = " " * (len(line) - len(stripped))
+        hang = indent + "    "
+        out.extend(textwrap.wrap(stripped, width, initial_indent=indent, subsequent_indent=hang,
+                                 break_long_words=False, break_on_hyphens=False))
+    return out
