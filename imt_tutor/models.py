@@ -307,3 +307,77 @@ class Inference:
 
     def has(self, key: str, value: str) -> bool:
         return any((key, value) in f.concluded for f in self.trace)
+
+
+# --------------------------------------------------------------------- cases
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question of a case stage.
+
+    ``kind`` is ``next_steps`` (pick the steps to take now) or ``conclusion``
+    (pick the values of the conclusion ``key`` the findings support).
+    ``answer`` is an author's override of the engine-derived answer, with its
+    ``answer_reason``; ``None`` means the answer is derived by the engine.
+    """
+
+    id: str
+    kind: str
+    key: str | None
+    prompt: str
+    options: tuple[str, ...]
+    answer: tuple[str, ...] | None = None
+    answer_reason: str | None = None
+    location: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of a fictional case: what the student reads, what it reveals."""
+
+    id: str
+    narrative: str
+    reveal: Facts
+    questions: tuple[Question, ...]
+    teaching_points: tuple[str, ...] = ()
+    location: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Case:
+    """A staged, fictional teaching case (``cases/<id>.yaml``)."""
+
+    id: str
+    title: str
+    summary: str
+    stages: tuple[Stage, ...]
+    path: str
+    location: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class AnswerSheet:
+    """A student's answers to one case: (``stage.question``, picks) pairs.
+
+    ``locations`` remembers where things were written in the answer file:
+    ``"student"``, ``"case"``, ``"answers"`` (the values), each qualified
+    question ID (its key) and ``"<qualified id>[<n>]"`` (pick ``n``).
+    """
+
+    student: str
+    case: str
+    answers: tuple[tuple[str, tuple[str, ...]], ...]
+    path: str
+    locations: Mapping[str, Location] = field(default_factory=dict, compare=False, repr=False)
+
+    def picks(self, qualified: str) -> tuple[str, ...] | None:
+        """The picks for one question, or ``None`` when it was not answered."""
+        for key, picks in self.answers:
+            if key == qualified:
+                return picks
+        return None
+
+    def location_of(self, name: str) -> Location | None:
+        """Where ``name`` (see ``locations``) was written, if known."""
+        return self.locations.get(name)

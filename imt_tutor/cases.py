@@ -1,0 +1,679 @@
+"""Fictional teaching cases (``cases/*.yaml``) and students' answer files.
+
+A case is a short staged vignette: each stage reveals facts and asks
+questions. The expected answers are derived by the rule engine from the facts
+known at that stage (an author may override one, giving a reason). Answer
+files come from students and are treated as hostile input.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from .errors import DataError, Location
+from .loading import YamlList, YamlMap, load_yaml_file, load_yaml_stream
+from .models import AnswerSheet, Case, Facts, Inference, Question, Stage, Vocabulary
+from .vocabulary import Problems, did_you_mean, parse_facts, where
+
+__all__ = [
+    "QUESTION_KINDS",
+    "check_answers",
+    "derived_answer",
+    "expected_answer",
+    "facts_at",
+    "find_case",
+    "iter_questions",
+    "load_answers",
+    "load_case",
+    "load_cases",
+    "option_label",
+    "qualified_id",
+]
+
+QUESTION_KINDS = ("next_steps", "conclusion")
+WORKING_DIAGNOSIS = "working_diagnosis"
+
+KEBAB = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+QUALIFIED = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*\.[a-z0-9]+(-[a-z0-9]+)*$")
+
+CASE_KEYS = ("id", "title", "summary", "fictional", "stages")
+STAGE_KEYS = ("id", "narrative", "reveal", "questions", "teaching_points")
+QUESTION_KEYS = ("id", "kind", "key", "prompt", "options", "answer", "answer_reason")
+ANSWER_KEYS = ("student", "case", "answers")
+
+# Mapping keys that look like a patient identifier (compared lower-case, "-" as "_").
+IDENTIFIER_KEYS = frozenset(
+    {
+        "name", "patient", "patient_name", "first_name", "last_name", "surname", "full_name",
+        "dob", "date_of_birth", "birth_date", "birthdate",
+        "mrn", "record_number", "medical_record_number", "hospital_number", "nhs_number",
+        "ssn", "social_security_number",
+        "address", "postcode", "zip", "phone", "email",
+    }
+)
+# Calendar dates (2001-02-03, 3/2/01, 03.02.2001) look like dates of birth.
+DATE_PATTERNS = (
+    re.compile(r"\b\d{4}-\d{2}-\d{2}\b"),
+    re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b"),
+    re.compile(r"\b\d{1,2}\.\d{1,2}\.\d{4}\b"),
+)
+
+MAX_STUDENT_CHARS = 200
+
+
+# --------------------------------------------------------------------- helpers
+
+
+def qualified_id(stage: Stage, question: Question) -> str:
+    """``stage.question``: how answer files name a question."""
+    return f"{stage.id}.{question.id}"
+
+
+def iter_questions(case: Case) -> Iterator[tuple[int, Stage, Question]]:
+    """Every question of ``case`` with its stage and the stage's index."""
+    for index, stage in enumerate(case.stages):
+        for question in stage.questions:
+            yield index, stage, question
+
+
+def facts_at(case: Case, stage_index: int) -> Facts:
+    """The facts known at stage ``stage_index``: every reveal up to and
+    including it (a later reveal of a key replaces the earlier value)."""
+    count = len(case.stages)
+    if not -count <= stage_index < count:
+        raise IndexError(f"case '{case.id}' has no stage {stage_index}")
+    if stage_index < 0:
+        stage_index += count
+    facts = Facts()
+    for stage in case.stages[: stage_index + 1]:
+        facts = facts.merged(stage.reveal)
+    return facts
+
+
+def option_label(vocab: Vocabulary, question: Question, option_id: str) -> str:
+    """The student-readable label of one option of ``question``."""
+    if question.kind == "conclusion" and question.key is not None:
+        return vocab.label(question.key, option_id)
+    return vocab.label(option_id)
+
+
+def derived_answer(question: Question, inference: Inference, vocab: Vocabulary) -> tuple[str, ...]:
+    """The answer the engine's inference gives, ignoring any override.
+
+    ``next_steps``: the suggested steps, in options order. ``conclusion`` on
+    ``working_diagnosis``: the most specific concluded value, if it is an
+    option. Any other ``conclusion``: every concluded value, in options order.
+    """
+    if question.kind == "next_steps":
+        suggested = {step for step, _ in inference.suggestions()}
+        return tuple(o for o in question.options if o in suggested)
+    key = question.key
+    if key is None:
+        return ()
+    entry = vocab.conclusion(key)
+    order = entry.value_ids if entry is not None else question.options
+    concluded = [v for v in order if inference.has(key, v)]
+    if key == WORKING_DIAGNOSIS:
+        if concluded and concluded[-1] in question.options:
+            return (concluded[-1],)
+        return ()
+    return tuple(o for o in question.options if o in concluded)
+
+
+def expected_answer(question: Question, inference: Inference, vocab: Vocabulary) -> tuple[str, ...]:
+    """The answer a student is graded against: the author's override, if
+    any, else :func:`derived_answer`."""
+    if question.answer is not None:
+        return question.answer
+    return derived_answer(question, inference, vocab)
+
+
+def _default_prompt(vocab: Vocabulary, kind: str, key: str | None) -> str:
+    if kind == "next_steps":
+        return "Which next steps do the findings so far call for?"
+    label = vocab.label(key) if key else "Conclusion"
+    return f"{label}: which of these do the findings so far support? (Pick none if none applies.)"
+
+
+def _shown(value: Any) -> str:
+    """A loaded value as a student would recognise it in an error message."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _date_in(text: str) -> str | None:
+    for pattern in DATE_PATTERNS:
+        match = pattern.search(text)
+        if match:
+            return match.group()
+    return None
+
+
+def _normalised(key: str) -> str:
+    return key.strip().lower().replace("-", "_").replace(" ", "_")
+
+
+def _identifier_keys(node: Any, found: list[tuple[str, Location]]) -> None:
+    """Every mapping key anywhere under ``node`` that looks like a patient identifier."""
+    if isinstance(node, YamlMap):
+        for key, value in node.items():
+            if isinstance(key, str) and _normalised(key) in IDENTIFIER_KEYS:
+                found.append((key, node.key_location(key)))
+            _identifier_keys(value, found)
+    elif isinstance(node, YamlList):
+        for item in node:
+            _identifier_keys(item, found)
+
+
+# --------------------------------------------------------------------- case files
+
+
+class _CaseParser:
+    """Validates one loaded case document, collecting every problem."""
+
+    def __init__(self, vocab: Vocabulary, path: str, problems: Problems) -> None:
+        self.vocab = vocab
+        self.path = path
+        self.problems = problems
+        self.label = "case"
+        self.identifiers: set[tuple[str, Location]] = set()
+
+    def add(self, message: str, location: Location | None) -> None:
+        self.problems.add(f"{self.label}: {message}", location)
+
+    def unknown_keys(self, node: YamlMap, allowed: tuple[str, ...], what: str) -> None:
+        for key in node:
+            if (key, node.key_location(key)) in self.identifiers:
+                continue  # already reported as a patient identifier
+            if key not in allowed:
+                self.add(f"unknown key '{key}' in {what}{did_you_mean(key, allowed)}", node.key_location(key))
+
+    def text(self, node: YamlMap, key: str, what: str, *, required: bool = True) -> str:
+        if key not in node:
+            if required:
+                self.add(f"{what} needs '{key}'", node.location)
+            return ""
+        value = node[key]
+        if not _is_text(value):
+            self.add(f"'{key}' of {what} must be non-empty text", where(node, key))
+            return ""
+        self.check_date(value, where(node, key), f"'{key}' of {what}")
+        return str(value).strip()
+
+    def check_date(self, text: str, location: Location | None, what: str) -> None:
+        date = _date_in(text)
+        if date is not None:
+            self.add(
+                f"{what} contains the date '{date}', which looks like a date of birth; "
+                "cases are fictional: use ages, not dates",
+                location,
+            )
+
+    def parse(self, data: Any) -> Case | None:
+        if not isinstance(data, YamlMap):
+            self.problems.add("a case must be a mapping", Location(self.path, 1, 1))
+            return None
+        case_id = data.get("id")
+        if isinstance(case_id, str) and KEBAB.match(case_id):
+            self.label = f"case '{case_id}'"
+        else:
+            stem = Path(self.path).stem
+            self.label = f"case '{stem}'" if "id" not in data else "case"
+            if "id" not in data:
+                self.add("a case needs an 'id' (kebab-case, like 'lung-cough-alk-positive')", data.location)
+            else:
+                self.add(f"case id must be kebab-case (like 'lung-cough-alk-positive'); got {case_id!r}",
+                         where(data, "id"))
+            case_id = None
+
+        found: list[tuple[str, Location]] = []
+        _identifier_keys(data, found)
+        for key, location in found:
+            self.identifiers.add((key, location))
+            self.add(
+                f"'{key}' looks like a patient identifier; cases are fictional and must not carry "
+                "names, dates of birth, record numbers or contact details",
+                location,
+            )
+
+        self.unknown_keys(data, CASE_KEYS, "a case")
+        if data.get("fictional") is not True:
+            self.add("cases must declare fictional: true", where(data, "fictional"))
+        title = self.text(data, "title", "a case")
+        summary = self.text(data, "summary", "a case")
+
+        stages: list[Stage] = []
+        raw_stages = data.get("stages")
+        if "stages" not in data:
+            self.add("a case needs 'stages': a list of at least one stage", data.location)
+        elif not isinstance(raw_stages, YamlList) or not raw_stages:
+            self.add("'stages' must be a list of at least one stage", where(data, "stages"))
+        else:
+            seen: dict[str, Location] = {}
+            for index, raw in enumerate(raw_stages):
+                stage = self.stage(raw, raw_stages.item_location(index))
+                if stage is None:
+                    continue
+                first = seen.get(stage.id)
+                if first is not None:
+                    self.add(f"duplicate stage id '{stage.id}' (first defined at line {first.line})",
+                             stage.location)
+                    continue
+                if stage.location is not None:
+                    seen[stage.id] = stage.location
+                stages.append(stage)
+        if case_id is None:
+            return None
+        return Case(case_id, title, summary, tuple(stages), self.path, data.location)
+
+    def stage(self, raw: Any, location: Location) -> Stage | None:
+        if not isinstance(raw, YamlMap):
+            self.add("a stage must be a mapping with id, narrative, reveal and questions", location)
+            return None
+        stage_id = self.kebab_id(raw, "stage")
+        what = f"stage '{stage_id}'" if stage_id else "a stage"
+        self.unknown_keys(raw, STAGE_KEYS, what)
+        narrative = self.text(raw, "narrative", what)
+
+        reveal = Facts()
+        raw_reveal = raw.get("reveal")
+        if raw_reveal is not None:
+            if not isinstance(raw_reveal, YamlMap):
+                self.add(f"'reveal' of {what} must be a mapping of fact key: value", where(raw, "reveal"))
+            else:
+                reveal = self.reveal(raw_reveal)
+
+        questions: list[Question] = []
+        raw_questions = raw.get("questions")
+        if not isinstance(raw_questions, YamlList) or not raw_questions:
+            self.add(f"{what} needs 'questions': a list of at least one question",
+                     where(raw, "questions") if "questions" in raw else raw.location)
+        else:
+            seen: dict[str, Location] = {}
+            for index, raw_question in enumerate(raw_questions):
+                question = self.question(raw_question, raw_questions.item_location(index), stage_id)
+                if question is None:
+                    continue
+                first = seen.get(question.id)
+                if first is not None:
+                    self.add(
+                        f"duplicate question id '{question.id}' in {what} (first defined at line {first.line})",
+                        question.location,
+                    )
+                    continue
+                if question.location is not None:
+                    seen[question.id] = question.location
+                questions.append(question)
+
+        points: list[str] = []
+        raw_points = raw.get("teaching_points")
+        if raw_points is not None:
+            if not isinstance(raw_points, YamlList):
+                self.add(f"'teaching_points' of {what} must be a list of text", where(raw, "teaching_points"))
+            else:
+                for index, point in enumerate(raw_points):
+                    if not _is_text(point):
+                        self.add(f"a teaching point of {what} must be non-empty text", raw_points.item_location(index))
+                        continue
+                    self.check_date(point, raw_points.item_location(index), f"a teaching point of {what}")
+                    points.append(str(point).strip())
+        if not stage_id:
+            return None
+        return Stage(stage_id, narrative, reveal, tuple(questions), tuple(points), raw.location)
+
+    def kebab_id(self, raw: YamlMap, what: str) -> str:
+        value = raw.get("id")
+        if "id" not in raw:
+            self.add(f"a {what} needs an 'id' (kebab-case)", raw.location)
+            return ""
+        if not isinstance(value, str) or not KEBAB.match(value):
+            self.add(f"{what} id must be kebab-case (like 'next-steps'); got {value!r}", where(raw, "id"))
+            return ""
+        return value
+
+    def reveal(self, raw: YamlMap) -> Facts:
+        facts = Facts()
+        for key, value in raw.items():
+            if (key, raw.key_location(key)) in self.identifiers:
+                continue
+            own = Problems()
+            parsed = parse_facts(self.vocab, {key: value}, raw.value_location(key), own)
+            for error in own.errors:
+                self.add(error.message, error.location)
+            facts = facts.merged(parsed)
+        return facts
+
+    def question(self, raw: Any, location: Location, stage_id: str) -> Question | None:
+        if not isinstance(raw, YamlMap):
+            self.add("a question must be a mapping with id and kind", location)
+            return None
+        question_id = self.kebab_id(raw, "question")
+        what = f"question '{stage_id}.{question_id}'" if question_id else "a question"
+        self.unknown_keys(raw, QUESTION_KEYS, what)
+
+        kind = raw.get("kind")
+        if "kind" not in raw:
+            self.add(f"{what} needs a 'kind' ({' or '.join(QUESTION_KINDS)})", raw.location)
+            kind = None
+        elif kind not in QUESTION_KINDS:
+            self.add(
+                f"unknown question kind {kind!r} in {what}{did_you_mean(str(kind), QUESTION_KINDS)}; "
+                f"use {' or '.join(QUESTION_KINDS)}",
+                where(raw, "kind"),
+            )
+            kind = None
+
+        key = self.question_key(raw, kind, what)
+        choices: tuple[str, ...] | None = None
+        if kind == "next_steps":
+            choices = tuple(s.id for s in self.vocab.next_steps)
+        elif kind == "conclusion" and key is not None:
+            entry = self.vocab.conclusion(key)
+            choices = entry.value_ids if entry is not None else None
+
+        options = choices or ()
+        answer_choices = choices
+        if "options" in raw:
+            listed = self.ids(raw, "options", what, kind, key, choices, allow_empty=False)
+            options = listed or ()
+            answer_choices = listed if choices is not None else None  # bad options: check no answer against them
+        prompt = self.text(raw, "prompt", what, required=False)
+        if not prompt and "prompt" not in raw and kind is not None:
+            prompt = _default_prompt(self.vocab, kind, key)
+
+        answer: tuple[str, ...] | None = None
+        if "answer" in raw:
+            answer = self.ids(raw, "answer", what, kind, key, answer_choices, allow_empty=True, as_answer=True)
+            if answer is not None and key == WORKING_DIAGNOSIS and len(answer) > 1:
+                self.add(f"'answer' of {what}: the working diagnosis is one value, not {len(answer)}",
+                         where(raw, "answer"))
+        reason = self.text(raw, "answer_reason", what, required=False)
+        if "answer" in raw and not reason and "answer_reason" not in raw:
+            self.add(f"{what} overrides the derived answer: 'answer' needs an 'answer_reason' saying why",
+                     raw.key_location("answer"))
+        if "answer_reason" in raw and "answer" not in raw:
+            self.add(f"'answer_reason' of {what} needs an 'answer' to explain", raw.key_location("answer_reason"))
+        if not question_id or kind is None:
+            return None
+        return Question(question_id, kind, key, prompt, options, answer, reason or None, raw.location)
+
+    def question_key(self, raw: YamlMap, kind: str | None, what: str) -> str | None:
+        key = raw.get("key")
+        if kind == "next_steps":
+            if "key" in raw:
+                self.add(f"'key' is only for conclusion questions ({what} is next_steps)", raw.key_location("key"))
+            return None
+        if kind != "conclusion":
+            return None
+        conclusion_ids = [c.id for c in self.vocab.conclusions]
+        if "key" not in raw:
+            self.add(f"{what} is a conclusion question and needs a 'key': one of {', '.join(conclusion_ids)}",
+                     raw.location)
+            return None
+        if not isinstance(key, str) or self.vocab.conclusion(key) is None:
+            if isinstance(key, str) and self.vocab.fact(key) is not None:
+                self.add(f"'{key}' in {what} is a fact the case reveals, not a conclusion the rules derive",
+                         where(raw, "key"))
+            else:
+                self.add(f"unknown conclusion key {key!r} in {what}{did_you_mean(str(key), conclusion_ids)}",
+                         where(raw, "key"))
+            return None
+        return key
+
+    def ids(
+        self,
+        raw: YamlMap,
+        field_name: str,
+        what: str,
+        kind: str | None,
+        key: str | None,
+        choices: tuple[str, ...] | None,
+        *,
+        allow_empty: bool,
+        as_answer: bool = False,
+    ) -> tuple[str, ...] | None:
+        """A list of option ids (``options`` or ``answer``), each one of ``choices``."""
+        value = raw[field_name]
+        location = where(raw, field_name)
+        items: list[Any]
+        locations: list[Location | None]
+        if isinstance(value, YamlList):
+            items = list(value)
+            locations = [value.item_location(i) for i in range(len(value))]
+        elif isinstance(value, str) and as_answer:
+            items, locations = [value], [location]
+        else:
+            self.add(f"'{field_name}' of {what} must be a list of ids", location)
+            return None
+        if not items and not allow_empty:
+            self.add(f"'{field_name}' of {what} must list at least one id", location)
+            return None
+        clean: list[str] = []
+        bad = False
+        for item, loc in zip(items, locations, strict=True):
+            if not isinstance(item, str):
+                self.add(f"'{field_name}' of {what} must list ids (text); got {_shown(item)}", loc)
+                bad = True
+            elif item in clean:
+                self.add(f"'{item}' is listed twice in '{field_name}' of {what}", loc)
+                bad = True
+            elif choices is not None and item not in choices:
+                self.add(self.bad_option(item, field_name, what, kind, key, choices), loc)
+                bad = True
+            else:
+                clean.append(item)
+        return None if bad else tuple(clean)
+
+    def bad_option(
+        self, item: str, field_name: str, what: str, kind: str | None, key: str | None, choices: tuple[str, ...]
+    ) -> str:
+        hint = did_you_mean(item, choices)
+        if field_name == "answer":
+            return f"answer '{item}' of {what} is not one of its options{hint}"
+        if kind == "next_steps":
+            return f"unknown next step '{item}' in the options of {what}{hint}"
+        return f"unknown value '{item}' for conclusion '{key}' in the options of {what}{hint}"
+
+
+def _display(path: str | os.PathLike[str], display_path: str | None) -> str:
+    return display_path if display_path is not None else os.fsdecode(path)
+
+
+def load_case(path: str | os.PathLike[str], vocab: Vocabulary, *, display_path: str | None = None) -> Case:
+    """Load and validate one case file; every problem is reported at once."""
+    shown = _display(path, display_path)
+    data = load_yaml_file(path, expect=dict, display_path=shown)
+    problems = Problems()
+    case = _CaseParser(vocab, shown, problems).parse(data)
+    problems.raise_if_any()
+    if case is None:  # pragma: no cover - parse reports a problem whenever it gives up
+        raise DataError("not a valid case", Location(shown, 1, 1))
+    return case
+
+
+def load_cases(directory: str | os.PathLike[str], vocab: Vocabulary) -> tuple[Case, ...]:
+    """Every ``*.yaml`` case of ``directory``, sorted by ID.
+
+    Each file must be named ``<id>.yaml`` and IDs are unique; problems of all
+    files are reported together.
+    """
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise DataError("cases folder not found", Location(os.fsdecode(directory)))
+    problems = Problems()
+    cases: list[Case] = []
+    seen: dict[str, Case] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            case = load_case(path, vocab)
+        except DataError as error:
+            problems.errors.extend(getattr(error, "errors", [error]))
+            continue
+        first = seen.get(case.id)
+        id_location = case.location
+        if first is not None:
+            problems.add(f"case '{case.id}': duplicate case id (first defined at {first.location})", id_location)
+            continue
+        if path.stem != case.id:
+            problems.add(f"case '{case.id}': the file should be named '{case.id}.yaml'", id_location)
+        seen[case.id] = case
+        cases.append(case)
+    problems.raise_if_any()
+    return tuple(sorted(cases, key=lambda c: c.id))
+
+
+def find_case(ref: str, directory: str | os.PathLike[str], vocab: Vocabulary) -> Case:
+    """The case ``ref`` names: a case ID of ``directory`` or a path to a ``.yaml`` file."""
+    if ref.endswith((".yaml", ".yml")) or "/" in ref or os.sep in ref:
+        return load_case(ref, vocab)
+    folder = Path(directory)
+    candidate = folder / f"{ref}.yaml"
+    if KEBAB.match(ref) and candidate.is_file():
+        case = load_case(candidate, vocab)
+        if case.id != ref:
+            raise DataError(f"case '{case.id}': the file should be named '{case.id}.yaml'", case.location)
+        return case
+    known = sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+    raise DataError(f"unknown case '{ref}'{did_you_mean(ref, known)}")
+
+
+# --------------------------------------------------------------------- answer files
+
+
+def load_answers(
+    source: str | Path | BinaryIO,
+    vocab_or_none: Vocabulary | None = None,
+    *,
+    display_path: str | None = None,
+) -> AnswerSheet:
+    """Load a student's answer file (hostile input), collecting every problem.
+
+    The file holds exactly ``student`` (text), ``case`` (a case ID) and
+    ``answers``: a mapping of ``stage.question`` to a list of option IDs (or
+    one ID, or ``[]`` to pick nothing). With a vocabulary, every pick must be
+    an ID the vocabulary knows.
+    """
+    if isinstance(source, (str, Path)):
+        shown = _display(source, display_path)
+        data = load_yaml_file(source, expect=dict, display_path=shown)
+    else:
+        shown = display_path if display_path is not None else "<stdin>"
+        data = load_yaml_stream(source, shown, expect=dict)
+    problems = Problems()
+    top = Location(shown, 1, 1)
+    locations: dict[str, Location] = {}
+    for key in data:
+        if key not in ANSWER_KEYS:
+            problems.add(f"unknown key '{key}' in an answer file{did_you_mean(key, ANSWER_KEYS)}; "
+                         f"expected {', '.join(ANSWER_KEYS)}", data.key_location(key))
+    for key in ANSWER_KEYS:
+        if key not in data:
+            problems.add(f"an answer file needs '{key}'", top)
+        else:
+            locations[key] = data.value_location(key)
+
+    student = data.get("student")
+    if "student" in data and (not _is_text(student) or len(str(student)) > MAX_STUDENT_CHARS):
+        problems.add(f"'student' must be non-empty text of at most {MAX_STUDENT_CHARS} characters",
+                     data.value_location("student"))
+    case = data.get("case")
+    if "case" in data and (not isinstance(case, str) or not KEBAB.match(case)):
+        problems.add(f"'case' must be a case id (kebab-case, like 'lung-cough-alk-positive'); got {_shown(case)}",
+                     data.value_location("case"))
+
+    known_ids: set[str] = set()
+    if vocab_or_none is not None:
+        known_ids = {s.id for s in vocab_or_none.next_steps}
+        known_ids |= {v for c in vocab_or_none.conclusions for v in c.value_ids}
+
+    answers: list[tuple[str, tuple[str, ...]]] = []
+    raw = data.get("answers")
+    if "answers" in data and not isinstance(raw, YamlMap):
+        problems.add("'answers' must be a mapping of stage.question: [option ids]", data.value_location("answers"))
+    elif isinstance(raw, YamlMap):
+        for qid, value in raw.items():
+            key_location = raw.key_location(qid)
+            if not QUALIFIED.match(qid):
+                problems.add(f"'{qid}' is not a question id; use stage.question (like 'imaging.next-steps')",
+                             key_location)
+                continue
+            locations[qid] = key_location
+            picks = _picks(qid, value, raw.value_location(qid), known_ids, problems, locations)
+            if picks is not None:
+                answers.append((qid, picks))
+    problems.raise_if_any()
+    return AnswerSheet(str(student).strip(), str(case), tuple(answers), shown, locations)
+
+
+def _picks(
+    qid: str,
+    value: Any,
+    location: Location,
+    known_ids: set[str],
+    problems: Problems,
+    locations: dict[str, Location],
+) -> tuple[str, ...] | None:
+    if isinstance(value, str):
+        items, item_locations = [value], [location]
+    elif isinstance(value, YamlList):
+        items = list(value)
+        item_locations = [value.item_location(i) for i in range(len(value))]
+    else:
+        problems.add(f"answer to '{qid}' must be a list of option ids (or [] to pick none); got {_shown(value)}",
+                     location)
+        return None
+    clean: list[str] = []
+    bad = False
+    for index, (item, loc) in enumerate(zip(items, item_locations, strict=True)):
+        if not isinstance(item, str) or not item.strip():
+            problems.add(f"answer to '{qid}': each pick must be an option id (text); got {_shown(item)}", loc)
+            bad = True
+        elif item in clean:
+            problems.add(f"answer to '{qid}': '{item}' is picked twice", loc)
+            bad = True
+        elif known_ids and item not in known_ids:
+            problems.add(f"answer to '{qid}': unknown option '{item}'{did_you_mean(item, sorted(known_ids))}", loc)
+            bad = True
+        else:
+            locations[f"{qid}[{index}]"] = loc
+            clean.append(item)
+    return None if bad else tuple(clean)
+
+
+def check_answers(sheet: AnswerSheet, case: Case) -> None:
+    """Check ``sheet`` against ``case``: the case ID, every question ID and
+    every pick (did-you-mean for each); all problems are raised together."""
+    problems = Problems()
+    fallback = Location(sheet.path, 1, 1)
+    if sheet.case != case.id:
+        problems.add(f"this answer file is for case '{sheet.case}', not '{case.id}'",
+                     sheet.location_of("case") or fallback)
+    questions = {qualified_id(stage, q): q for _, stage, q in iter_questions(case)}
+    for qid, picks in sheet.answers:
+        question = questions.get(qid)
+        if question is None:
+            problems.add(f"unknown question '{qid}' in case '{case.id}'{did_you_mean(qid, questions)}",
+                         sheet.location_of(qid) or fallback)
+            continue
+        for index, pick in enumerate(picks):
+            if pick not in question.options:
+                problems.add(
+                    f"'{pick}' is not an option of question '{qid}'{did_you_mean(pick, question.options)}",
+                    sheet.location_of(f"{qid}[{index}]") or sheet.location_of(qid) or fallback,
+                )
+    problems.raise_if_any()

@@ -1,0 +1,661 @@
+"""Tests of the case format (imt_tutor.cases), the bundled vignettes and answer files."""
+
+from __future__ import annotations
+
+import io
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from imt_tutor.cases import (
+    QUESTION_KINDS,
+    check_answers,
+    derived_answer,
+    expected_answer,
+    facts_at,
+    find_case,
+    iter_questions,
+    load_answers,
+    load_case,
+    load_cases,
+    option_label,
+    qualified_id,
+)
+from imt_tutor.data import cases_dir, rules_dir
+from imt_tutor.errors import DataError, Location
+from imt_tutor.evaluator import BuiltinEngine
+from imt_tutor.models import AnswerSheet, Case, Facts, Question, RuleBase, Stage, Vocabulary
+from imt_tutor.rulebase import load_rulebase
+
+DATA = Path(__file__).parent / "data"
+BAD_CASES = DATA / "cases"
+ANSWERS = DATA / "answers"
+
+DOCUMENT_SITES = {"lung", "abdomen", "pelvis", "liver", "bladder", "retroperitoneum"}
+
+# Conclusion questions whose right answer is, by design, to pick nothing.
+EMPTY_BY_DESIGN = {
+    # The biopsy showed IMT histology: the IMT-vs-malignant differential is no longer open.
+    "lung-cough-alk-positive/biopsy.differential",
+    "pelvis-incomplete-excision-recurrence/biopsy-and-stain.differential",
+    "bladder-nondiagnostic-biopsy/second-biopsy.differential",
+    # Imaging shows no mass: there is no mass under investigation and nothing to differentiate.
+    "lung-no-mass-on-imaging/imaging.working-diagnosis",
+    "lung-no-mass-on-imaging/imaging.differential",
+}
+
+
+@pytest.fixture(scope="module")
+def base() -> RuleBase:
+    return load_rulebase(rules_dir())
+
+
+@pytest.fixture(scope="module")
+def vocab(base: RuleBase) -> Vocabulary:
+    return base.vocabulary
+
+
+@pytest.fixture(scope="module")
+def cases(vocab: Vocabulary) -> tuple[Case, ...]:
+    return load_cases(cases_dir(), vocab)
+
+
+def errors_of(excinfo: pytest.ExceptionInfo[DataError]) -> list[DataError]:
+    return list(getattr(excinfo.value, "errors", [excinfo.value]))
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+MINIMAL = """\
+    id: minimal
+    title: Minimal
+    summary: A fictional minimal case.
+    fictional: true
+    stages:
+      - id: presentation
+        narrative: A fictional 30-year-old baker has a cough.
+        reveal:
+          site: lung
+          symptoms: [cough]
+        questions:
+          - id: next-steps
+            kind: next_steps
+"""
+
+
+# --------------------------------------------------------------------- bundled cases
+
+
+def test_bundled_cases_load(cases: tuple[Case, ...]) -> None:
+    assert len(cases) >= 8
+    ids = [c.id for c in cases]
+    assert len(set(ids)) == len(ids)
+    assert ids == sorted(ids)
+    for case in cases:
+        assert Path(case.path).name == f"{case.id}.yaml"
+        assert case.stages and all(stage.questions for stage in case.stages)
+
+
+def test_no_gitkeep_left_beside_cases() -> None:
+    assert not (cases_dir() / ".gitkeep").exists()
+
+
+def test_every_rule_fires_somewhere(base: RuleBase, cases: tuple[Case, ...]) -> None:
+    engine = BuiltinEngine(base)
+    fired: set[str] = set()
+    for case in cases:
+        for index in range(len(case.stages)):
+            fired |= set(engine.infer(facts_at(case, index)).fired)
+    unfired = sorted({rule.id for rule in base.rules} - fired)
+    assert unfired == [], f"rules no bundled case fires: {unfired}"
+
+
+def revealed(cases: tuple[Case, ...]) -> set[tuple[str, str]]:
+    out: set[tuple[str, str]] = set()
+    for case in cases:
+        for stage in case.stages:
+            for key, _ in stage.reveal.items:
+                out |= {(key, v) for v in stage.reveal.values_of(key)}
+    return out
+
+
+def test_reveals_cover_the_document(cases: tuple[Case, ...]) -> None:
+    seen = revealed(cases)
+    assert {site for key, site in seen if key == "site"} >= DOCUMENT_SITES
+    required = {
+        ("presentation", "incidental"),
+        ("imaging_finding", "no_mass"),
+        ("histology", "nondiagnostic"),
+        ("histology", "myofibroblastic_spindle_cells_with_inflammatory_infiltrate"),
+        ("alk_ihc", "positive"),
+        ("alk_ihc", "negative"),
+        ("ros1", "rearranged"),
+        ("ros1", "not_rearranged"),
+        ("pdgfrb", "rearranged"),
+        ("pdgfrb", "not_rearranged"),
+        ("resectability", "resectable"),
+        ("resectability", "unresectable"),
+        ("excision", "complete"),
+        ("excision", "incomplete"),
+        ("recurrence", "present"),
+        ("local_invasion", "present"),
+        ("metastasis", "present"),
+    }
+    assert required - seen == set()
+
+
+def test_metastasis_makes_the_student_reconsider(base: RuleBase, cases: tuple[Case, ...]) -> None:
+    engine = BuiltinEngine(base)
+    for case in cases:
+        for index, stage in enumerate(case.stages):
+            if stage.reveal.get("metastasis") == "present":
+                inference = engine.infer(facts_at(case, index))
+                assert "reconsider_diagnosis" in dict(inference.suggestions())
+                return
+    pytest.fail("no bundled case reveals a metastasis")
+
+
+def test_every_stage_asks_for_next_steps(cases: tuple[Case, ...]) -> None:
+    for case in cases:
+        for stage in case.stages:
+            assert any(q.kind == "next_steps" for q in stage.questions), f"{case.id}/{stage.id}"
+
+
+def test_expected_answers_are_meaningful(base: RuleBase, cases: tuple[Case, ...]) -> None:
+    engine = BuiltinEngine(base)
+    empty: set[str] = set()
+    for case in cases:
+        for index, stage, question in iter_questions(case):
+            inference = engine.infer(facts_at(case, index))
+            answer = expected_answer(question, inference, base.vocabulary)
+            assert set(answer) <= set(question.options)
+            if not answer:
+                empty.add(f"{case.id}/{qualified_id(stage, question)}")
+                assert question.kind == "conclusion", f"{case.id}/{qualified_id(stage, question)}"
+    assert empty == EMPTY_BY_DESIGN
+
+
+def test_no_override_disagrees_with_the_engine(base: RuleBase, cases: tuple[Case, ...]) -> None:
+    engine = BuiltinEngine(base)
+    for case in cases:
+        for index, stage, question in iter_questions(case):
+            if question.answer is not None:
+                inference = engine.infer(facts_at(case, index))
+                derived = derived_answer(question, inference, base.vocabulary)
+                assert question.answer == derived, f"{case.id}/{qualified_id(stage, question)}"
+
+
+def test_cases_read_as_fiction(cases: tuple[Case, ...]) -> None:
+    date = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b")
+    for case in cases:
+        assert "fictional" in case.summary.lower() or "fictional" in case.stages[0].narrative.lower()
+        for stage in case.stages:
+            assert stage.narrative and not date.search(stage.narrative)
+
+
+# --------------------------------------------------------------------- bad case files
+
+
+@pytest.mark.parametrize(
+    ("name", "line", "column", "words"),
+    [
+        ("missing_fictional.yaml", 1, 1, ["case 'missing-fictional'", "cases must declare fictional: true"]),
+        ("fictional_false.yaml", 4, 12, ["case 'fictional-false'", "cases must declare fictional: true"]),
+        ("patient_name.yaml", 8, 5, ["case 'patient-name'", "'Patient-Name'", "patient identifier"]),
+        ("dob_in_narrative.yaml", 7, 16, ["case 'dob-in-narrative'", "'1990-04-12'", "use ages, not dates"]),
+        ("unknown_fact_value.yaml", 9, 13, ["unknown value 'lungs' for 'site'", "did you mean 'lung'"]),
+        ("duplicate_stage_id.yaml", 13, 5, ["duplicate stage id 'presentation'", "first defined at line 6"]),
+        ("unknown_question_kind.yaml", 12, 15, ["unknown question kind 'next_step'", "did you mean 'next_steps'"]),
+        ("override_without_reason.yaml", 14, 9, ["'answer' needs an 'answer_reason'"]),
+        ("unknown_step_option.yaml", 14, 44, ["unknown next step 'biopsyy'", "did you mean 'biopsy'"]),
+    ],
+)
+def test_bad_case_files(vocab: Vocabulary, name: str, line: int, column: int, words: list[str]) -> None:
+    path = BAD_CASES / name
+    with pytest.raises(DataError) as excinfo:
+        load_case(path, vocab)
+    errors = errors_of(excinfo)
+    assert len(errors) == 1, [str(e) for e in errors]
+    error = errors[0]
+    assert error.location == Location(str(path), line, column)
+    assert str(error).startswith(f"{path}:{line}:{column}: ")
+    for word in words:
+        assert word in error.message
+
+
+def test_display_path_is_used(vocab: Vocabulary) -> None:
+    with pytest.raises(DataError) as excinfo:
+        load_case(BAD_CASES / "fictional_false.yaml", vocab, display_path="shown.yaml")
+    assert str(excinfo.value).startswith("shown.yaml:4:12: ")
+
+
+def test_every_problem_is_collected(tmp_path: Path, vocab: Vocabulary) -> None:
+    path = write(
+        tmp_path,
+        "many.yaml",
+        """\
+        id: many-problems
+        title: ""
+        summary: Fictional.
+        fictional: yes
+        colour: blue
+        stages:
+          - id: Presentation
+            narrative: A fictional baker, seen on 3/4/21.
+            reveal:
+              sight: lung
+              working_diagnosis: consistent_with_imt
+              site: [lung, liver]
+            questions: []
+          - id: imaging
+            narrative: A CT scan.
+            extra: 1
+            questions:
+              - id: q1
+                kind: conclusion
+              - id: q2
+                kind: conclusion
+                key: site
+              - id: q3
+                kind: conclusion
+                key: differntial
+              - id: q4
+                kind: next_steps
+                key: differential
+                answer_reason: because
+              - id: q5
+                kind: conclusion
+                key: working_diagnosis
+                options: [consistent_with_imt, alk_negative_imt]
+                answer: [mass_under_investigation]
+                answer_reason: a reason
+              - id: q5
+                kind: next_steps
+                options: []
+              - id: q6
+                kind: conclusion
+                key: working_diagnosis
+                answer: [consistent_with_imt, alk_negative_imt]
+                answer_reason: too many
+                hint: no
+        """,
+    )
+    with pytest.raises(DataError) as excinfo:
+        load_case(path, vocab)
+    text = str(excinfo.value)
+    expected = [
+        ":2:8: case 'many-problems': 'title' of a case must be non-empty text",
+        ":4:12: case 'many-problems': cases must declare fictional: true",
+        ":5:1: case 'many-problems': unknown key 'colour' in a case",
+        ":7:9: case 'many-problems': stage id must be kebab-case",
+        ":8:16: case 'many-problems': 'narrative' of a stage contains the date '3/4/21'",
+        ":10:14: case 'many-problems': unknown fact 'sight' (did you mean 'site'?)",
+        ":11:26: case 'many-problems': 'working_diagnosis' is a conclusion the rules derive",
+        ":12:13: case 'many-problems': 'site' takes one value, not a list",
+        ":13:16: case 'many-problems': a stage needs 'questions'",
+        ":16:5: case 'many-problems': unknown key 'extra' in stage 'imaging'",
+        ":18:9: case 'many-problems': question 'imaging.q1' is a conclusion question and needs a 'key'",
+        ":22:14: case 'many-problems': 'site' in question 'imaging.q2' is a fact the case reveals",
+        ":25:14: case 'many-problems': unknown conclusion key 'differntial' in question 'imaging.q3' "
+        "(did you mean 'differential'?)",
+        ":28:9: case 'many-problems': 'key' is only for conclusion questions",
+        ":29:9: case 'many-problems': 'answer_reason' of question 'imaging.q4' needs an 'answer'",
+        ":34:18: case 'many-problems': answer 'mass_under_investigation' of question 'imaging.q5' "
+        "is not one of its options",
+        ":38:18: case 'many-problems': 'options' of question 'imaging.q5' must list at least one id",
+        ":36:9: case 'many-problems': duplicate question id 'q5' in stage 'imaging' (first defined at line 30)",
+        ":42:17: case 'many-problems': 'answer' of question 'imaging.q6': the working diagnosis is one value",
+        ":44:9: case 'many-problems': unknown key 'hint' in question 'imaging.q6'",
+    ]
+    lines = text.splitlines()
+    for part in expected:
+        assert any(part in line for line in lines), f"missing {part!r} in:\n{text}"
+    assert len(lines) == len(expected), text
+
+
+@pytest.mark.parametrize(
+    ("key", "shown"),
+    [("name", "name"), ("DOB", "DOB"), ("date-of-birth", "date-of-birth"), ("MRN", "MRN"),
+     ("nhs_number", "nhs_number"), ("Email", "Email"), ("postcode", "postcode")],
+)
+def test_identifier_keys_anywhere_are_rejected(tmp_path: Path, vocab: Vocabulary, key: str, shown: str) -> None:
+    # Nested inside a question, three levels down.
+    path = write(tmp_path, "c.yaml", MINIMAL + f"            {key}: x\n")
+    with pytest.raises(DataError) as excinfo:
+        load_case(path, vocab)
+    errors = errors_of(excinfo)
+    assert [e.message for e in errors] == [
+        f"case 'minimal': '{shown}' looks like a patient identifier; cases are fictional and must not carry "
+        "names, dates of birth, record numbers or contact details"
+    ]
+    assert errors[0].location == Location(str(path), 14, 9)
+
+
+def test_identifier_inside_reveal_is_reported_once(tmp_path: Path, vocab: Vocabulary) -> None:
+    path = write(tmp_path, "c.yaml", MINIMAL.replace("      site: lung\n", "      site: lung\n          surname: X\n"))
+    with pytest.raises(DataError) as excinfo:
+        load_case(path, vocab)
+    assert [e.location.line for e in errors_of(excinfo) if e.location] == [10]
+    assert "patient identifier" in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("- a list\n", "expected a mapping at the top level, found a list"),
+        ("id: x\nstages: []\n", "'stages' must be a list of at least one stage"),
+        ("id: Bad_Id\n", "case id must be kebab-case"),
+        ("title: t\n", "a case needs an 'id'"),
+    ],
+)
+def test_malformed_cases(tmp_path: Path, vocab: Vocabulary, text: str, message: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataError) as excinfo:
+        load_case(path, vocab)
+    assert message in str(excinfo.value)
+
+
+# --------------------------------------------------------------------- the model of a case
+
+
+def test_minimal_case_defaults(tmp_path: Path, vocab: Vocabulary) -> None:
+    case = load_case(write(tmp_path, "minimal.yaml", MINIMAL), vocab)
+    (stage,) = case.stages
+    (question,) = stage.questions
+    assert case.id == "minimal" and case.title == "Minimal"
+    assert stage.reveal == Facts.of({"site": "lung", "symptoms": ("cough",)})
+    assert stage.teaching_points == ()
+    assert question.kind in QUESTION_KINDS
+    assert question.key is None and question.answer is None and question.answer_reason is None
+    assert question.options == tuple(s.id for s in vocab.next_steps)
+    assert question.prompt
+    assert question.location == Location(case.path, 12, 9)
+    assert qualified_id(stage, question) == "presentation.next-steps"
+    assert list(iter_questions(case)) == [(0, stage, question)]
+    assert option_label(vocab, question, "biopsy") == "Biopsy"
+
+
+def test_conclusion_question_defaults(tmp_path: Path, vocab: Vocabulary) -> None:
+    text = MINIMAL + "          - id: wd\n            kind: conclusion\n            key: working_diagnosis\n"
+    case = load_case(write(tmp_path, "minimal.yaml", text), vocab)
+    question = case.stages[0].questions[1]
+    assert question.options == vocab.conclusion("working_diagnosis").value_ids  # type: ignore[union-attr]
+    assert "Working diagnosis" in question.prompt
+    assert option_label(vocab, question, "alk_negative_imt") == "ALK-negative IMT"
+
+
+def inference_for(base: RuleBase, **facts: str | tuple[str, ...]):  # type: ignore[no-untyped-def]
+    return BuiltinEngine(base).infer(Facts.of(facts))
+
+
+def test_derived_answers(base: RuleBase) -> None:
+    vocab = base.vocabulary
+    inference = inference_for(
+        base, site="lung", imaging_finding="mass",
+        histology="myofibroblastic_spindle_cells_with_inflammatory_infiltrate", alk_ihc="positive",
+        resectability="resectable",
+    )
+    wd = Question("wd", "conclusion", "working_diagnosis", "?", vocab.conclusion("working_diagnosis").value_ids)  # type: ignore[union-attr]
+    assert derived_answer(wd, inference, vocab) == ("alk_rearranged_imt",)
+    # The most specific value is the answer; without it among the options, there is none.
+    narrow = Question("wd", "conclusion", "working_diagnosis", "?", ("mass_under_investigation", "consistent_with_imt"))
+    assert derived_answer(narrow, inference, vocab) == ()
+    steps = Question("ns", "next_steps", None, "?", ("follow_up_monitoring", "surgical_resection", "biopsy"))
+    assert derived_answer(steps, inference, vocab) == ("surgical_resection",)
+    site = Question("sf", "conclusion", "site_frequency", "?", ("reported_site", "common_site"))
+    assert derived_answer(site, inference, vocab) == ("common_site",)
+    differential = Question("d", "conclusion", "differential", "?", ("imt_vs_malignant_tumour",))
+    assert derived_answer(differential, inference, vocab) == ()
+
+    invasive = inference_for(
+        base, histology="myofibroblastic_spindle_cells_with_inflammatory_infiltrate",
+        local_invasion="present", metastasis="absent",
+    )
+    behaviour = Question("b", "conclusion", "behaviour", "?", ("locally_invasive", "metastasis_absent_as_expected"))
+    assert derived_answer(behaviour, invasive, vocab) == ("locally_invasive", "metastasis_absent_as_expected")
+
+
+def test_override_wins_and_is_kept_apart(tmp_path: Path, base: RuleBase) -> None:
+    text = MINIMAL + textwrap.indent(
+        textwrap.dedent(
+            """\
+            - id: overridden
+              kind: next_steps
+              options: [cross_sectional_imaging, biopsy]
+              answer: []
+              answer_reason: In this exercise the scan has already been booked elsewhere.
+            """
+        ),
+        " " * 10,
+    )
+    case = load_case(write(tmp_path, "minimal.yaml", text), base.vocabulary)
+    question = case.stages[0].questions[1]
+    inference = BuiltinEngine(base).infer(facts_at(case, 0))
+    assert question.answer == ()
+    assert question.answer_reason == "In this exercise the scan has already been booked elsewhere."
+    assert expected_answer(question, inference, base.vocabulary) == ()
+    assert derived_answer(question, inference, base.vocabulary) == ("cross_sectional_imaging",)
+
+
+# --------------------------------------------------------------------- facts_at
+
+FACT_CHOICES = {
+    "site": ["lung", "liver", "bladder"],
+    "symptoms": [("cough",), ("pain", "swelling"), ("fever",)],
+    "alk_ihc": ["positive", "negative"],
+    "excision": ["complete", "incomplete"],
+}
+reveal_strategy = st.dictionaries(
+    st.sampled_from(sorted(FACT_CHOICES)), st.integers(min_value=0, max_value=2), max_size=4
+).map(lambda d: Facts.of({k: FACT_CHOICES[k][i % len(FACT_CHOICES[k])] for k, i in d.items()}))
+
+
+def make_case(reveals: list[Facts]) -> Case:
+    question = Question("q", "next_steps", None, "?", ("biopsy",))
+    stages = tuple(Stage(f"s{i}", "n", reveal, (question,)) for i, reveal in enumerate(reveals))
+    return Case("c", "t", "s", stages, "c.yaml")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(reveal_strategy, min_size=1, max_size=6), st.data())
+def test_facts_at_is_the_cumulative_reveal(reveals: list[Facts], data: st.DataObject) -> None:
+    case = make_case(reveals)
+    index = data.draw(st.integers(min_value=0, max_value=len(reveals) - 1))
+    facts = facts_at(case, index)
+    expected: dict[str, object] = {}
+    for reveal in reveals[: index + 1]:
+        expected.update(reveal.as_dict())
+    assert facts.as_dict() == expected
+    # Every key shown is the latest reveal of that key up to this stage.
+    for key, value in facts.items:
+        latest = [r.get(key) for r in reveals[: index + 1] if key in r]
+        assert latest[-1] == value
+    # Later stages only ever add or replace.
+    if index + 1 < len(reveals):
+        later = facts_at(case, index + 1)
+        assert set(facts.as_dict()) <= set(later.as_dict())
+    assert facts_at(case, index - len(reveals)) == facts
+
+
+def test_facts_at_out_of_range() -> None:
+    case = make_case([Facts()])
+    with pytest.raises(IndexError):
+        facts_at(case, 1)
+
+
+# --------------------------------------------------------------------- folders and lookup
+
+
+def test_load_cases_rejects_duplicates_with_both_locations(tmp_path: Path, vocab: Vocabulary) -> None:
+    write(tmp_path, "minimal.yaml", MINIMAL)
+    write(tmp_path, "other.yaml", MINIMAL)
+    with pytest.raises(DataError) as excinfo:
+        load_cases(tmp_path, vocab)
+    text = str(excinfo.value)
+    assert f"{tmp_path / 'other.yaml'}:1:1: case 'minimal': duplicate case id (first defined at " \
+           f"{tmp_path / 'minimal.yaml'}:1:1)" in text
+
+
+def test_load_cases_wants_file_named_after_id(tmp_path: Path, vocab: Vocabulary) -> None:
+    write(tmp_path, "wrong-name.yaml", MINIMAL)
+    with pytest.raises(DataError, match=r"the file should be named 'minimal.yaml'"):
+        load_cases(tmp_path, vocab)
+
+
+def test_load_cases_collects_problems_of_every_file(vocab: Vocabulary) -> None:
+    with pytest.raises(DataError) as excinfo:
+        load_cases(BAD_CASES, vocab)
+    assert len(errors_of(excinfo)) >= len(list(BAD_CASES.glob("*.yaml")))
+
+
+def test_load_cases_missing_folder(tmp_path: Path, vocab: Vocabulary) -> None:
+    with pytest.raises(DataError, match="cases folder not found"):
+        load_cases(tmp_path / "nope", vocab)
+
+
+def test_find_case(vocab: Vocabulary, cases: tuple[Case, ...]) -> None:
+    first = cases[0]
+    assert find_case(first.id, cases_dir(), vocab) == first
+    assert find_case(first.path, cases_dir(), vocab) == first
+    with pytest.raises(DataError) as excinfo:
+        find_case("lung-cough-alk-positiv", cases_dir(), vocab)
+    assert str(excinfo.value) == "unknown case 'lung-cough-alk-positiv' (did you mean 'lung-cough-alk-positive'?)"
+    with pytest.raises(DataError, match="cannot read file"):
+        find_case("no/such/case.yaml", cases_dir(), vocab)
+
+
+# --------------------------------------------------------------------- answer files
+
+
+@pytest.fixture(scope="module")
+def lung_case(vocab: Vocabulary) -> Case:
+    return find_case("lung-cough-alk-positive", cases_dir(), vocab)
+
+
+def test_valid_answer_sheet(vocab: Vocabulary, lung_case: Case) -> None:
+    path = ANSWERS / "valid.yaml"
+    sheet = load_answers(path, vocab)
+    assert sheet.student == "A. Student"
+    assert sheet.case == "lung-cough-alk-positive"
+    assert sheet.answers == (
+        ("presentation.next-steps", ("cross_sectional_imaging",)),
+        ("imaging.next-steps", ("biopsy",)),
+        ("imaging.working-diagnosis", ("mass_under_investigation",)),
+        ("biopsy.differential", ()),
+    )
+    assert sheet.picks("biopsy.differential") == ()
+    assert sheet.picks("surgery.next-steps") is None
+    assert sheet.location_of("imaging.next-steps") == Location(str(path), 5, 3)
+    assert sheet.location_of("imaging.next-steps[0]") == Location(str(path), 5, 23)
+    check_answers(sheet, lung_case)
+    # Locations do not take part in equality.
+    assert sheet == AnswerSheet(sheet.student, sheet.case, sheet.answers, sheet.path)
+
+
+def test_answers_from_a_stream(lung_case: Case) -> None:
+    data = (ANSWERS / "valid.yaml").read_bytes()
+    sheet = load_answers(io.BytesIO(data), display_path="<stdin>")
+    assert sheet.path == "<stdin>" and len(sheet.answers) == 4
+    check_answers(sheet, lung_case)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("alias_bomb.yaml", ["1:10: anchors and aliases are not allowed"]),
+        ("python_tag.yaml", ["1:10: python tags are not allowed: !!python/object/apply:os.system"]),
+        ("top_level_list.yaml", ["1:1: expected a mapping at the top level, found a list"]),
+        (
+            "unknown_key.yaml",
+            [
+                "3:1: unknown key 'answer' in an answer file (did you mean 'answers'?); "
+                "expected student, case, answers",
+                "1:1: an answer file needs 'answers'",
+            ],
+        ),
+        ("answers_not_mapping.yaml", ["3:10: 'answers' must be a mapping of stage.question: [option ids]"]),
+        (
+            "picks_not_strings.yaml",
+            [
+                "4:54: answer to 'presentation.next-steps': each pick must be an option id (text); got 3",
+                "4:57: answer to 'presentation.next-steps': each pick must be an option id (text); got true",
+                "5:23: answer to 'imaging.next-steps' must be a list of option ids (or [] to pick none); "
+                "got a mapping",
+                "6:24: answer to 'imaging.differential' must be a list of option ids (or [] to pick none); "
+                "got nothing",
+            ],
+        ),
+        (
+            "bad_student_and_case.yaml",
+            [
+                "1:10: 'student' must be non-empty text",
+                "2:7: 'case' must be a case id (kebab-case, like 'lung-cough-alk-positive'); got 'Lung Cough'",
+                "4:3: 'not-qualified' is not a question id; use stage.question",
+            ],
+        ),
+    ],
+)
+def test_hostile_answer_files(vocab: Vocabulary, name: str, expected: list[str]) -> None:
+    path = ANSWERS / name
+    with pytest.raises(DataError) as excinfo:
+        load_answers(path, vocab)
+    lines = str(excinfo.value).splitlines()
+    assert len(lines) == len(expected), lines
+    for line, want in zip(lines, expected, strict=True):
+        assert line.startswith(f"{path}:{want}"), (line, want)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        (
+            "unknown_question.yaml",
+            "4:3: unknown question 'presentation.next-step' in case 'lung-cough-alk-positive' "
+            "(did you mean 'presentation.next-steps'?)",
+        ),
+        (
+            "unknown_option.yaml",
+            "4:29: 'cross_sectional_imagin' is not an option of question 'presentation.next-steps' "
+            "(did you mean 'cross_sectional_imaging'?)",
+        ),
+        (
+            "case_mismatch.yaml",
+            "2:7: this answer file is for case 'lung-no-mass-on-imaging', not 'lung-cough-alk-positive'",
+        ),
+    ],
+)
+def test_answers_checked_against_the_case(lung_case: Case, name: str, expected: str) -> None:
+    path = ANSWERS / name
+    sheet = load_answers(path)
+    with pytest.raises(DataError) as excinfo:
+        check_answers(sheet, lung_case)
+    assert str(excinfo.value) == f"{path}:{expected}"
+
+
+def test_answers_with_vocabulary_reject_unknown_ids(vocab: Vocabulary) -> None:
+    path = ANSWERS / "unknown_option.yaml"
+    with pytest.raises(DataError) as excinfo:
+        load_answers(path, vocab)
+    assert str(excinfo.value) == (
+        f"{path}:4:29: answer to 'presentation.next-steps': unknown option 'cross_sectional_imagin' "
+        "(did you mean 'cross_sectional_imaging'?)"
+    )
+
+
+def test_answer_picked_twice_and_missing_keys(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.yaml", "student: S\nanswers:\n  a.b: [biopsy, biopsy]\n")
+    with pytest.raises(DataError) as excinfo:
+        load_answers(path)
+    assert str(excinfo.value).splitlines() == [
+        f"{path}:1:1: an answer file needs 'case'",
+        f"{path}:3:17: answer to 'a.b': 'biopsy' is picked twice",
+    ]
