@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Union
 
 from .errors import Location
 
@@ -172,7 +171,7 @@ class Not:
     location: Location | None = field(default=None, compare=False)
 
 
-Condition = Union[Is, Known, AllOf, AnyOf, Not]
+Condition = Is | Known | AllOf | AnyOf | Not
 
 
 def walk(condition: Condition) -> Iterator[Condition]:
@@ -218,7 +217,7 @@ class RuleBase:
 
 # --------------------------------------------------------------------- facts and results
 
-FactValue = Union[str, tuple[str, ...]]
+FactValue = str | tuple[str, ...]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ from . import DISCLAIMER
 from .explain import WhyNot, firing_lines, pair_text
 from .models import Inference, Vocabulary
 
-
 SHARPENING = "working_diagnosis"
 
 
@@ -40,9 +39,7 @@ def infer_json(inference: Inference, vocab: Vocabulary, engine: str, why: list[W
         "suggestions": [
             {"id": step, "label": vocab.label(step), "because": list(rules)} for step, rules in inference.suggestions()
         ],
-        "conclusions": [
-            {"key": k, "value": v, "because": list(rules)} for k, v, rules in inference.conclusions()
-        ],
+        "conclusions": [{"key": k, "value": v, "because": list(rules)} for k, v, rules in inference.conclusions()],
         "trace": [
             {
                 "rule": f.rule,
@@ -94,6 +91,14 @@ def wrap_lines(lines: list[str], width: int = 80) -> list[str]:
         stripped = line.lstrip(" ")
         indent = " " * (len(line) - len(stripped))
         hang = indent + "    "
-        out.extend(textwrap.wrap(stripped, width, initial_indent=indent, subsequent_indent=hang,
-                                 break_long_words=False, break_on_hyphens=False))
+        out.extend(
+            textwrap.wrap(
+                stripped,
+                width,
+                initial_indent=indent,
+                subsequent_indent=hang,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        )
     return out

@@ -47,7 +47,9 @@ def parse_rule_files(vocab: Vocabulary, documents: list[tuple[str, Any]]) -> Rul
             continue
         for key in data:
             if key != "rules":
-                problems.add(f"unknown key '{key}' in a rule file{did_you_mean(key, ['rules'])}", data.key_location(key))
+                problems.add(
+                    f"unknown key '{key}' in a rule file{did_you_mean(key, ['rules'])}", data.key_location(key)
+                )
         raw_rules = data.get("rules")
         if not isinstance(raw_rules, YamlList) or not raw_rules:
             problems.add("a rule file needs a non-empty 'rules' list", where(data, "rules"))
@@ -92,10 +94,14 @@ def _parse_rule(vocab: Vocabulary, raw: Any, loc: Location, problems: Problems) 
     when: Condition | None = None
     if "when" in raw:
         when = _parse_condition(vocab, raw["when"], where(raw, "when"), label, problems, top=True)
-    conclude, suggest = _parse_then(vocab, raw.get("then"), where(raw, "then"), label, problems) if "then" in raw else ((), ())
+    conclude, suggest = (
+        _parse_then(vocab, raw.get("then"), where(raw, "then"), label, problems) if "then" in raw else ((), ())
+    )
 
     explanation = raw.get("explanation")
-    if "explanation" in raw and (not isinstance(explanation, str) or not explanation.strip() or "\n" in explanation.strip()):
+    if "explanation" in raw and (
+        not isinstance(explanation, str) or not explanation.strip() or "\n" in explanation.strip()
+    ):
         problems.add(f"{label}: 'explanation' must be one line of text", where(raw, "explanation"))
     source = raw.get("source")
     if "source" in raw:
@@ -111,7 +117,14 @@ def _parse_rule(vocab: Vocabulary, raw: Any, loc: Location, problems: Problems) 
 
 
 def _parse_condition(
-    vocab: Vocabulary, raw: Any, loc: Location | None, label: str, problems: Problems, *, top: bool, negated: bool = False
+    vocab: Vocabulary,
+    raw: Any,
+    loc: Location | None,
+    label: str,
+    problems: Problems,
+    *,
+    top: bool,
+    negated: bool = False,
 ) -> Condition | None:
     """A mapping is the conjunction of its entries; each entry is one condition."""
     if not isinstance(raw, YamlMap) or not raw:
@@ -150,7 +163,9 @@ def _parse_entry(
             problems.add(f"{label}: '{key}' takes a non-empty list of conditions", vloc)
             return None
         parts = [
-            _parse_condition(vocab, item, value.item_location(i), label, problems, top=top and key == "all", negated=negated)
+            _parse_condition(
+                vocab, item, value.item_location(i), label, problems, top=top and key == "all", negated=negated
+            )
             for i, item in enumerate(value)
         ]
         if any(p is None for p in parts):
@@ -177,7 +192,9 @@ def _parse_entry(
     conclusion = vocab.conclusion(key)
     entry = fact or conclusion
     if entry is None:
-        choices = [f.id for f in vocab.facts] + [c.id for c in vocab.conclusions] + ["all", "any", "not", "known", "unknown"]
+        choices = (
+            [f.id for f in vocab.facts] + [c.id for c in vocab.conclusions] + ["all", "any", "not", "known", "unknown"]
+        )
         problems.add(f"{label}: unknown fact or conclusion '{key}'{did_you_mean(key, choices)}", loc)
         return None
     if not values:
@@ -208,7 +225,10 @@ def _parse_then(
         return (), ()
     for key in raw:
         if key not in ("conclude", "suggest"):
-            problems.add(f"{label}: unknown key '{key}' in 'then'{did_you_mean(key, ['conclude', 'suggest'])}", raw.key_location(key))
+            problems.add(
+                f"{label}: unknown key '{key}' in 'then'{did_you_mean(key, ['conclude', 'suggest'])}",
+                raw.key_location(key),
+            )
     conclude: list[tuple[str, str]] = []
     raw_conclude = raw.get("conclude")
     if raw_conclude is not None:
@@ -261,7 +281,8 @@ def _check_chaining(base: RuleBase, problems: Problems) -> None:
         for cond in rule.conclusion_conditions():
             if not producers(base.rules, cond.key, cond.values):
                 problems.add(
-                    f"rule '{rule.id}': no rule concludes {cond.key}: {' or '.join(cond.values)}, so this rule can never fire",
+                    f"rule '{rule.id}': no rule concludes {cond.key}: {' or '.join(cond.values)}, "
+                    "so this rule can never fire",
                     cond.location,
                 )
     # Cycles: a rule may not depend, through other rules, on its own conclusions.
@@ -273,7 +294,11 @@ def _check_chaining(base: RuleBase, problems: Problems) -> None:
         for cond in rule.conclusion_conditions():
             for producer in producers(base.rules, cond.key, cond.values):
                 if state.get(producer.id) == 1:
-                    cycle = " -> ".join([*path[path.index(producer.id):], rule.id, producer.id]) if producer.id in path else producer.id
+                    cycle = (
+                        " -> ".join([*path[path.index(producer.id) :], rule.id, producer.id])
+                        if producer.id in path
+                        else producer.id
+                    )
                     problems.add(f"rule '{rule.id}': rules depend on each other in a cycle ({cycle})", rule.location)
                 elif producer.id not in state:
                     visit(index[producer.id], [*path, rule.id])

@@ -226,9 +226,7 @@ def load_vocabulary(path: str | Path) -> Vocabulary:
 # --------------------------------------------------------------------- facts
 
 
-def _fact_value(
-    vocab: Vocabulary, key: str, raw: Any, loc: Location | None, problems: Problems
-) -> FactValue | None:
+def _fact_value(vocab: Vocabulary, key: str, raw: Any, loc: Location | None, problems: Problems) -> FactValue | None:
     fact = vocab.fact(key)
     if fact is None:
         hint = did_you_mean(key, [f.id for f in vocab.facts])
@@ -311,8 +309,13 @@ def parse_fact_options(vocab: Vocabulary, options: Iterable[str], problems: Prob
         data.setdefault(key, []).extend(parts)
     result: dict[str, FactValue] = {}
     for key, values in data.items():
-        value = _fact_value(vocab, key, values if len(values) > 1 or _is_multi(vocab, key) else values[0],
-                            Location(f"--fact {key}"), problems)
+        value = _fact_value(
+            vocab,
+            key,
+            values if len(values) > 1 or _is_multi(vocab, key) else values[0],
+            Location(f"--fact {key}"),
+            problems,
+        )
         if value is not None:
             result[key] = value
     if own:

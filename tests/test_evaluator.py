@@ -86,8 +86,15 @@ def test_alk_negative_leads_to_ros1_pdgfrb():
 
 
 def test_resectable_then_excision():
-    assert steps(infer(histology=IMT, alk_ihc="negative", ros1="not_rearranged", pdgfrb="not_rearranged",
-                       resectability="resectable")) == ["surgical_resection"]
+    assert steps(
+        infer(
+            histology=IMT,
+            alk_ihc="negative",
+            ros1="not_rearranged",
+            pdgfrb="not_rearranged",
+            resectability="resectable",
+        )
+    ) == ["surgical_resection"]
     done = infer(histology=IMT, alk_ihc="positive", resectability="resectable", excision="complete")
     assert steps(done) == ["follow_up_monitoring"]
     assert done.has("recurrence_risk", "reduced") and done.has("prognosis", "generally_favourable")
@@ -98,8 +105,9 @@ def test_unresectable_alk_positive_gets_targeted_therapy():
     result = infer(histology=IMT, alk_ihc="positive", resectability="unresectable")
     assert steps(result) == ["corticosteroids", "nsaids", "alk_inhibitor", "follow_up_monitoring"]
     assert result.has("prognosis", "targeted_options_available")
-    negative = infer(histology=IMT, alk_ihc="negative", ros1="not_rearranged", pdgfrb="not_rearranged",
-                     resectability="unresectable")
+    negative = infer(
+        histology=IMT, alk_ihc="negative", ros1="not_rearranged", pdgfrb="not_rearranged", resectability="unresectable"
+    )
     assert "alk_inhibitor" not in steps(negative)
 
 
@@ -124,7 +132,7 @@ def test_trace_matches_facts_and_cites_sections():
 
 def test_check_gives_per_condition_results():
     rule = BASE.rule("resect-resectable-imt")
-    fired, conclusions = closure(BASE, Facts.of({"histology": IMT, "resectability": "unresectable"}))
+    _fired, conclusions = closure(BASE, Facts.of({"histology": IMT, "resectability": "unresectable"}))
     result = check(rule.when, Facts.of({"histology": IMT, "resectability": "unresectable"}), conclusions)
     assert not result.met
     assert [p.met for p in result.parts] == [True, False, True]

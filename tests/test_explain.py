@@ -30,8 +30,11 @@ def test_why_not_on_a_step_already_done_says_so():
     gap = why_not(BASE, inference, "biopsy").gaps[0]
     assert gap.rule == "mass-needs-biopsy"
     assert "Biopsy histology is not 'Myofibroblastic spindle cells" in gap.unmet
-    imaging = why_not(BASE, ENGINE.infer(Facts.of({"site": "lung", "symptoms": ("cough",), "imaging": ("ct",)})),
-                      "cross_sectional_imaging")
+    imaging = why_not(
+        BASE,
+        ENGINE.infer(Facts.of({"site": "lung", "symptoms": ("cough",), "imaging": ("ct",)})),
+        "cross_sectional_imaging",
+    )
     assert "is not known yet, but it is 'CT scan'" in imaging.gaps[0].unmet
     assert "already done" in imaging.gaps[0].unmet
 
@@ -57,8 +60,13 @@ def test_why_not_unknown_step():
 def test_how_chain_follows_conclusions_back_to_facts():
     inference = ENGINE.infer(Facts.of({"histology": IMT, "alk_ihc": "positive", "resectability": "unresectable"}))
     chain = [f.rule for f in how_chain(inference, BASE.vocabulary, "alk_inhibitor")]
-    assert chain == ["histology-consistent-with-imt", "alk-positive-imt", "alk-drives-growth",
-                     "surgery-not-feasible", "alk-inhibitor-option"]
+    assert chain == [
+        "histology-consistent-with-imt",
+        "alk-positive-imt",
+        "alk-drives-growth",
+        "surgery-not-feasible",
+        "alk-inhibitor-option",
+    ]
     lines = firing_lines(BASE.vocabulary, inference.trace[0])
     assert lines[0] == "histology-consistent-with-imt  [What are Inflammatory Myofibroblastic Tumors (IMTs)?]"
     assert lines[1].startswith("  matched: Biopsy histology: Myofibroblastic")

@@ -149,7 +149,7 @@ def test_validation_collects_every_problem(vocab):
 def test_missing_rules_folder_is_a_data_error(tmp_path):
     with pytest.raises(DataError, match="rules folder not found"):
         load_rulebase(tmp_path / "nope")
-    with pytest.raises(DataError, match="missing vocabulary.yaml"):
+    with pytest.raises(DataError, match=r"missing vocabulary\.yaml"):
         load_rulebase(tmp_path)
 
 

@@ -11,8 +11,17 @@ from imt_tutor.vocabulary import did_you_mean, load_vocabulary, parse_fact_optio
 
 CANONICAL_FACTS = {
     "site": ["lung", "abdomen", "pelvis", "liver", "bladder", "retroperitoneum", "other"],
-    "symptoms": ["pain", "swelling", "fever", "cough", "chest_pain", "respiratory_distress", "bloating",
-                 "abdominal_pain", "bowel_habit_change"],
+    "symptoms": [
+        "pain",
+        "swelling",
+        "fever",
+        "cough",
+        "chest_pain",
+        "respiratory_distress",
+        "bloating",
+        "abdominal_pain",
+        "bowel_habit_change",
+    ],
     "presentation": ["symptomatic", "incidental"],
     "imaging": ["ct", "mri"],
     "imaging_finding": ["mass", "no_mass"],
@@ -27,8 +36,16 @@ CANONICAL_FACTS = {
     "local_invasion": ["present", "absent"],
 }
 CANONICAL_STEPS = [
-    "cross_sectional_imaging", "biopsy", "alk_immunohistochemistry", "ros1_pdgfrb_testing", "surgical_resection",
-    "alk_inhibitor", "corticosteroids", "nsaids", "follow_up_monitoring", "reconsider_diagnosis",
+    "cross_sectional_imaging",
+    "biopsy",
+    "alk_immunohistochemistry",
+    "ros1_pdgfrb_testing",
+    "surgical_resection",
+    "alk_inhibitor",
+    "corticosteroids",
+    "nsaids",
+    "follow_up_monitoring",
+    "reconsider_diagnosis",
 ]
 
 
