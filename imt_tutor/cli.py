@@ -7,6 +7,8 @@ Library errors become one-line messages with exit 1; usage errors are click's
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -14,14 +16,18 @@ from typing import Any, NoReturn
 import click
 
 from . import DISCLAIMER, __version__
+from .cases import check_answers, find_case, load_answers, load_cases
+from .data import cases_dir as cases_dir_default
 from .data import rules_dir
-from .errors import DataError, ImtTutorError
+from .errors import DataError, ImtTutorError, Location
 from .explain import condition_text
 from .inference import ENGINE_CHOICES, default_engine_name, engine_label, make_engine
 from .loading import load_yaml_file, load_yaml_stream
-from .models import Facts, Rule, RuleBase
-from .report import infer_json, infer_text
+from .models import AnswerSheet, Case, Facts, Rule, RuleBase
+from .report import infer_json, infer_text, wrap_lines
 from .rulebase import load_rulebase
+from .runner import CaseRun, ClickConsole, Console, Feedback, Item, StreamConsole, colour_allowed, play, show_lines
+from .transcript import AnswerRecord, Transcript, default_transcript_path, load_transcript, now, save_transcript
 from .vocabulary import Problems, did_you_mean, parse_fact_options, parse_facts
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -142,11 +148,14 @@ Examples:
 """,
 )
 @click.argument("facts_file", required=False, metavar="[FACTS_FILE|-]")
-@click.option("--fact", "fact_options", multiple=True, metavar="KEY=VALUE", help="A fact; repeat it, or KEY=a,b for a list.")
+@click.option("--fact", "fact_options", multiple=True, metavar="KEY=VALUE",
+              help="A fact; repeat it, or KEY=a,b for a list.")
 @click.option("--why-not", "why_not_steps", multiple=True, metavar="STEP", help="Explain why STEP is (not) suggested.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.pass_obj
-def infer(state: State, facts_file: str | None, fact_options: tuple[str, ...], why_not_steps: tuple[str, ...], fmt: str) -> None:
+def infer(
+    state: State, facts_file: str | None, fact_options: tuple[str, ...], why_not_steps: tuple[str, ...], fmt: str
+) -> None:
     if facts_file is None and not fact_options:
         raise click.UsageError("nothing to infer from: give FACTS_FILE, '-' or --fact KEY=VALUE")
     base = state.base
@@ -252,6 +261,332 @@ def rules_command(state: State, rule_id: str | None, fmt: str) -> None:
     else:
         lines += _rule_text(chosen[0], base)
     click.echo("\n".join(lines))
+
+
+# --------------------------------------------------------------------- cases, run, key
+
+
+def _cases_folder(cases_dir: Path | None) -> Path:
+    return cases_dir or cases_dir_default()
+
+
+def _find_case(state: State, ref: str, cases_dir: Path | None) -> Case:
+    try:
+        return find_case(ref, _cases_folder(cases_dir), state.base.vocabulary)
+    except DataError as e:
+        fail(e)
+
+
+CASES_DIR_OPTION = click.option(
+    "--cases-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Use the cases in this folder instead of the bundled ones.",
+)
+
+
+@main.command(
+    "cases",
+    context_settings=CONTEXT,
+    help=f"""List the fictional teaching cases: ID, title, summary, stages.
+
+\b
+{DISCLAIMER}
+
+\b
+Examples:
+  imt-tutor cases
+  imt-tutor cases --format json
+  imt-tutor cases --cases-dir my-cases/
+""",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@CASES_DIR_OPTION
+@click.pass_obj
+def cases_command(state: State, fmt: str, cases_dir: Path | None) -> None:
+    folder = _cases_folder(cases_dir)
+    try:
+        cases = load_cases(folder, state.base.vocabulary)
+    except DataError as e:
+        fail(e)
+    if fmt == "json":
+        doc = {
+            "cases": [
+                {
+                    "id": c.id,
+                    "title": c.title,
+                    "summary": c.summary,
+                    "stages": len(c.stages),
+                    "questions": sum(len(s.questions) for s in c.stages),
+                    "path": c.path,
+                }
+                for c in cases
+            ],
+            "disclaimer": DISCLAIMER,
+        }
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    lines = [f"*** {DISCLAIMER} ***", "", f"{len(cases)} fictional cases (cases folder: {folder}):"]
+    for c in cases:
+        lines += ["", f"{c.id}  ({len(c.stages)} stages)", f"  {c.title}", f"  {c.summary}"]
+    lines += ["", "Work through one with: imt-tutor run CASE_ID"]
+    click.echo("\n".join(wrap_lines(lines)))
+
+
+def _resume_command(ctx: click.Context, case_ref: str, transcript: Path | None, cases_dir: Path | None) -> str:
+    words = ["imt-tutor"]
+    top = ctx.parent.params if ctx.parent is not None else {}
+    if top.get("rules_dir"):
+        words += ["--rules-dir", str(top["rules_dir"])]
+    if top.get("engine", "auto") != "auto":
+        words += ["--engine", str(top["engine"])]
+    words += ["run", case_ref, "--resume"]
+    if transcript is not None:
+        words += ["--transcript", str(transcript)]
+    if cases_dir is not None:
+        words += ["--cases-dir", str(cases_dir)]
+    return " ".join(shlex.quote(w) for w in words)
+
+
+class _Saver:
+    """Keeps the run's transcript and rewrites it (atomically) after each answer."""
+
+    def __init__(self, path: Path, transcript: Transcript) -> None:
+        self.path = path
+        self.transcript = transcript
+        self.saved = False
+
+    def __call__(self, item: Item, feedback: Feedback) -> None:
+        record = AnswerRecord(item.qid, feedback.picks, feedback.score.points, feedback.text(), now())
+        updated = self.transcript.with_answer(record)
+        save_transcript(self.path, updated)
+        self.transcript = updated  # only what is on disk counts as saved
+        self.saved = True
+
+
+def _open_transcript(run: CaseRun, path: Path, resume: bool, restart: bool, student: str | None) -> Transcript:
+    """The transcript to continue (``--resume``, replayed into ``run``) or a new one."""
+    case = run.case
+    fresh = Transcript(case.id, case.path, run.signature(), student=student)
+    if not resume:
+        if path.exists() and not restart:
+            raise DataError(
+                "a saved run of a case is already here: continue it with --resume, start over with --restart, "
+                "or choose another --transcript PATH",
+                Location(str(path)),
+            )
+        return fresh
+    if not path.exists():
+        raise DataError("no saved run to resume here (start one without --resume)", Location(str(path)))
+    saved = load_transcript(path)
+    if saved.case != case.id:
+        raise DataError(f"this transcript is for case '{saved.case}', not '{case.id}'", Location(str(path)))
+    if saved.questions != run.signature():
+        raise DataError(
+            f"the questions of case '{case.id}' have changed since this transcript was saved; "
+            "start over with --restart",
+            Location(str(path)),
+        )
+    answered = saved.answered()
+    for item in run.items:
+        if item.qid in answered:
+            run.answer(item.qid, answered[item.qid])
+    return saved
+
+
+@main.command(
+    "run",
+    context_settings=CONTEXT,
+    help=f"""Work through a fictional CASE (an ID from 'imt-tutor cases', or a case file),
+question by question, with every expected answer explained by the rules.
+
+Answer with option numbers or IDs, comma-separated. At any prompt: help, why,
+why-not STEP, hint, facts, quit. Without a terminal, answers are read from
+standard input, one line per question (same syntax); --answers FILE takes them
+from an answers file instead (see 'imt-tutor key').
+
+The transcript is saved after every answer (--transcript PATH, default: your
+data folder, e.g. ~/.local/share/imt-tutor/transcripts/CASE.json). Ctrl-C or
+'quit' stops; --resume continues at the first unanswered question.
+
+\b
+{DISCLAIMER}
+
+\b
+Examples:
+  imt-tutor run lung-cough-alk-positive
+  imt-tutor run lung-cough-alk-positive --resume
+  imt-tutor run lung-cough-alk-positive --answers my-answers.yaml --restart
+  printf '1\\n2\\n' | imt-tutor run my-case.yaml --transcript /tmp/t.json
+""",
+)
+@click.argument("case_ref", metavar="CASE")
+@click.option("--answers", "answers_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Take the answers from this answers file (YAML: student, case, answers).")
+@click.option("--transcript", "transcript_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Save the transcript here (default: in your data folder).")
+@click.option("--resume", is_flag=True, help="Continue the saved run at its first unanswered question.")
+@click.option("--restart", is_flag=True, help="Start over, replacing a saved run.")
+@CASES_DIR_OPTION
+@click.pass_context
+def run_command(
+    ctx: click.Context,
+    case_ref: str,
+    answers_file: Path | None,
+    transcript_path: Path | None,
+    resume: bool,
+    restart: bool,
+    cases_dir: Path | None,
+) -> None:
+    state: State = ctx.obj
+    if resume and restart:
+        raise click.UsageError("--resume and --restart exclude each other")
+    if resume and answers_file is not None:
+        raise click.UsageError("--resume continues at the prompt or from standard input, not from --answers")
+    base = state.base
+    case = _find_case(state, case_ref, cases_dir)
+    path = transcript_path or default_transcript_path(case.id)
+    sheet: AnswerSheet | None = None
+    if answers_file is not None:
+        try:
+            sheet = load_answers(answers_file, base.vocabulary)
+            check_answers(sheet, case)
+        except DataError as e:
+            fail(e)
+    engine = state.engine()
+    try:
+        run = CaseRun(base, engine, case)
+        try:
+            transcript = _open_transcript(run, path, resume, restart, sheet.student if sheet else None)
+        except DataError as e:
+            fail(e)
+        saver = _Saver(path, transcript)
+        output = ClickConsole(color=colour_allowed())
+        stdin = sys.stdin
+        interactive = sheet is None and stdin.isatty()
+        console: Console = output if interactive or sheet is not None else StreamConsole(output, stdin.readline)
+
+        def from_sheet(item: Item) -> tuple[str, ...]:
+            assert sheet is not None
+            picks = sheet.picks(item.qid)
+            if picks is None:
+                output.show("(not answered in the answers file: counted as picking nothing)", "warn")
+                return ()
+            show_lines(output, [f"Answer: {', '.join(picks) or 'nothing'}"])
+            return picks
+
+        hint = _resume_command(ctx, case_ref, transcript_path, cases_dir)
+        try:
+            finished = play(run, console, interactive=interactive, save=saver,
+                            answers=from_sheet if sheet is not None else None)
+        except (KeyboardInterrupt, click.Abort):
+            _stopped(saver, hint, "Interrupted.")
+            ctx.exit(130)
+        except EOFError:
+            _stopped(saver, hint, "End of input before the last question.")
+            ctx.exit(1)
+        except DataError as e:
+            _stopped(saver, hint, str(e))
+            ctx.exit(1)
+        except ImtTutorError as e:
+            fail(e)
+        if not finished:
+            _stopped(saver, hint, "Stopped.")
+        elif saver.saved or resume:
+            click.echo(f"Transcript saved in:\n  {path}")
+    finally:
+        engine.close()
+
+
+def _stopped(saver: _Saver, resume_hint: str, why: str) -> None:
+    """Say why the run stopped, where the answers are, and how to go on."""
+    click.echo("", err=True)
+    click.echo(why, err=True)
+    count = len(saver.transcript.answers)
+    if count == 0:
+        click.echo("No answer is saved, so there is nothing to resume.", err=True)
+        return
+    answers = f"{count} answers so far are" if count != 1 else "1 answer so far is"
+    click.echo(f"Your {answers} saved in {saver.path}", err=True)
+    click.echo(f"Continue with: {resume_hint}", err=True)
+
+
+def _yaml_id(text: str) -> str:
+    """``text`` as a YAML scalar that loads back as that string."""
+    if re.fullmatch(r"[a-z][a-z0-9_.-]*", text) and text not in ("true", "false", "null"):
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _comment(text: str) -> str:
+    return " ".join(text.split())
+
+
+@main.command(
+    "key",
+    context_settings=CONTEXT,
+    help=f"""Print the answer key of CASE, as derived by the rules, as an answers file
+('student: key') that scores full marks with 'imt-tutor run CASE --answers'.
+
+In YAML the rules behind each answer are comments; in JSON they are under
+'because' (question -> rule IDs).
+
+\b
+{DISCLAIMER}
+
+\b
+Examples:
+  imt-tutor key lung-cough-alk-positive > key.yaml
+  imt-tutor key lung-cough-alk-positive --format json
+""",
+)
+@click.argument("case_ref", metavar="CASE")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@CASES_DIR_OPTION
+@click.pass_obj
+def key_command(state: State, case_ref: str, fmt: str, cases_dir: Path | None) -> None:
+    base = state.base
+    case = _find_case(state, case_ref, cases_dir)
+    engine = state.engine()
+    try:
+        run = CaseRun(base, engine, case)
+        rows = []
+        for item in run.items:
+            expected = run.expected(item.qid)
+            because = list(dict.fromkeys(r for e in expected for r in run.because(item, e)))
+            rows.append((item, expected, because))
+        label = engine_label(engine.name)
+    except ImtTutorError as e:
+        fail(e)
+    finally:
+        engine.close()
+    if fmt == "json":
+        doc = {
+            "student": "key",
+            "case": case.id,
+            "answers": {item.qid: list(expected) for item, expected, _ in rows},
+            "because": {item.qid: because for item, _, because in rows},
+        }
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    lines = [
+        f"# Answer key of case '{case.id}': {_comment(case.title)}",
+        f"# Derived by the rules ({label}) from the facts known at each stage.",
+        f"# {DISCLAIMER}",
+        "student: key",
+        f"case: {_yaml_id(case.id)}",
+        "answers:",
+    ]
+    for item, expected, because in rows:
+        lines.append(f"  # {item.qid}: {_comment(item.question.prompt)}")
+        if item.question.answer is not None:
+            lines.append(f"  #   set by the case author: {_comment(item.question.answer_reason or '')}")
+        if because:
+            lines.append(f"  #   because: {', '.join(because)}")
+        elif not expected:
+            lines.append("  #   nothing expected: no rule supports any option at this stage")
+        lines.append(f"  {_yaml_id(item.qid)}: [{', '.join(_yaml_id(e) for e in expected)}]")
+    click.echo("\n".join(lines))
+
 
 
 def run() -> None:  # pragma: no cover - console entry for python -m

@@ -1,0 +1,123 @@
+"""Scoring one answer and one case: the only scoring rules imt-tutor has.
+
+A question offers ``options``; the rules (or the case author) expect some of
+them, ``expected``; the student ``picked`` some. Each question is worth 1 point:
+
+* all right (picked exactly the expected options) scores 1.0 -- including
+  picking nothing when nothing is expected;
+* picking nothing when something was expected scores 0;
+* otherwise the score is the share of expected options picked
+  (``hits / expected``, or 1 when nothing is expected), minus
+  ``0.8 * wrong / not_expected`` for the options picked that were not expected
+  (``not_expected``: how many options were not expected), floored at 0. So
+  picking every option scores at most 0.2 (whenever some option was not
+  expected), and adding a wrong pick never raises a score.
+
+Points are rounded to 2 decimal places (halves up), except that a score that
+is not all right never shows as 1.0 (it is capped at 0.99). Every lost point
+is named in ``deductions``, e.g. ``missed 'Biopsy' (-0.50)``.
+
+A case scores the sum of its questions' points out of the number of questions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+__all__ = ["WRONG_PENALTY", "CaseScore", "QuestionScore", "score_case", "score_question"]
+
+#: What picking every not-expected option costs, in points.
+WRONG_PENALTY = Fraction(4, 5)
+
+_CENT = Decimal("0.01")
+_ALMOST = 0.99
+
+
+def _round(value: Fraction) -> float:
+    exact = Decimal(value.numerator) / Decimal(value.denominator)
+    return float(exact.quantize(_CENT, rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class QuestionScore:
+    """The score of one answer: points (0..1), what was right, wrong, missed."""
+
+    points: float
+    hits: tuple[str, ...]
+    wrong: tuple[str, ...]
+    missed: tuple[str, ...]
+    deductions: tuple[str, ...]
+
+    @property
+    def full(self) -> bool:
+        return not self.wrong and not self.missed
+
+
+@dataclass(frozen=True)
+class CaseScore:
+    """The total of a case: points out of ``max_points`` (one per question)."""
+
+    points: float
+    max_points: int
+    percent: float
+
+    def text(self) -> str:
+        return f"{self.points:g} / {self.max_points} ({self.percent:.1f}%)"
+
+
+def _unique(ids: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(ids))
+
+
+def score_question(
+    picked: Iterable[str],
+    expected: Iterable[str],
+    options: Iterable[str],
+    *,
+    labels: Mapping[str, str] | None = None,
+) -> QuestionScore:
+    """Score one answer (see the module docstring for the rules).
+
+    ``labels`` maps option IDs to the words the deductions use (default: the
+    IDs). Picks or expected IDs missing from ``options`` still count (as
+    options).
+    """
+    picks = _unique(picked)
+    want = _unique(expected)
+    offered = _unique([*options, *picks, *want])
+    name = labels or {}
+    hits = tuple(p for p in picks if p in want)
+    wrong = tuple(p for p in picks if p not in want)
+    missed = tuple(w for w in want if w not in picks)
+    not_expected = len(offered) - len(want)
+
+    if not wrong and not missed:
+        return QuestionScore(1.0, hits, wrong, missed, ())
+    deductions: list[str] = []
+    if not picks:
+        credit = Fraction(0)
+        deductions.append(f"picked nothing, but {len(want)} expected (-1.00)")
+    else:
+        per_miss = Fraction(1, len(want)) if want else Fraction(0)
+        per_wrong = WRONG_PENALTY / max(not_expected, 1)
+        credit = (Fraction(len(hits), len(want)) if want else Fraction(1)) - per_wrong * len(wrong)
+        for m in missed:
+            deductions.append(f"missed '{name.get(m, m)}' (-{_round(per_miss):.2f})")
+        for w in wrong:
+            deductions.append(
+                f"picked '{name.get(w, w)}', which the rules do not support here (-{_round(per_wrong):.2f})"
+            )
+    points = min(_round(max(credit, Fraction(0))), _ALMOST)
+    return QuestionScore(points, hits, wrong, missed, tuple(deductions))
+
+
+def score_case(question_scores: Iterable[QuestionScore]) -> CaseScore:
+    """Sum of the questions' points, out of one point per question."""
+    scores = list(question_scores)
+    total = sum((Decimal(str(s.points)) for s in scores), Decimal(0))
+    maximum = len(scores)
+    percent = float((total * 100 / maximum).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)) if maximum else 0.0
+    return CaseScore(float(total), maximum, percent)

@@ -1,0 +1,320 @@
+"""Every command of the CLI: exit codes and messages (CliRunner)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from imt_tutor import DISCLAIMER, __version__
+from imt_tutor.cases import load_cases
+from imt_tutor.cli import main
+from imt_tutor.data import cases_dir, examples_dir, rules_dir
+from imt_tutor.inference import default_engine_name, engine_label
+from imt_tutor.rulebase import load_rulebase
+
+ROOT = Path(__file__).resolve().parent.parent
+YAML_DATA = Path(__file__).parent / "data" / "yaml"
+LUNG = "lung-cough-alk-positive"
+EXAMPLE = str(examples_dir() / "lung-mass.yaml")
+COMMANDS = ["infer", "rules", "cases", "run", "key"]
+
+
+def invoke(args: list[str], input: str | None = None, tmp_path: Path | None = None) -> Result:
+    env = {"NO_COLOR": "1"}
+    if tmp_path is not None:
+        env["XDG_DATA_HOME"] = str(tmp_path)
+    return CliRunner().invoke(main, args, input=input, env=env)
+
+
+# --------------------------------------------------------------------- help and version
+
+
+@pytest.mark.parametrize("command", [[], *[[c] for c in COMMANDS]])
+def test_help_has_the_disclaimer_and_an_example(command: list[str]) -> None:
+    result = invoke([*command, "--help"])
+    assert result.exit_code == 0
+    assert DISCLAIMER in result.output
+    assert "Example" in result.output
+    assert "imt-tutor " in result.output.split("Example", 1)[1]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_short_help_option(command: str) -> None:
+    assert invoke([command, "-h"]).exit_code == 0
+
+
+def test_version_names_the_engine() -> None:
+    result = invoke(["--version"])
+    assert result.exit_code == 0
+    first = result.output.splitlines()[0]
+    assert first == f"imt-tutor {__version__} (engine: {engine_label(default_engine_name())})"
+    assert any(name in first for name in ("durable_rules", "builtin evaluator"))
+    assert DISCLAIMER in result.output
+
+
+def test_unknown_command_and_option_are_usage_errors() -> None:
+    result = invoke(["diagnose"])
+    assert result.exit_code == 2
+    assert "No such command 'diagnose'" in result.output
+    result = invoke(["infer", "--facts", "site=lung"])
+    assert result.exit_code == 2
+    assert "No such option" in result.output and "--facts" in result.output
+
+
+# --------------------------------------------------------------------- infer
+
+
+def test_infer_explains_with_citations() -> None:
+    result = invoke(["infer", EXAMPLE])
+    assert result.exit_code == 0, result.output
+    assert f"*** {DISCLAIMER}" in result.output.replace("\n    ", " ")
+    assert "mass-needs-biopsy  [How are IMTs Diagnosed?]" in result.output
+    assert "  - Biopsy  (because: mass-needs-biopsy)" in result.output
+
+
+def test_infer_unknown_fact_value_is_a_data_error() -> None:
+    result = invoke(["infer", "--fact", "site=lungs"])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == ["--fact site: unknown value 'lungs' for 'site' (did you mean 'lung'?)"]
+
+
+def test_infer_unknown_fact_key() -> None:
+    result = invoke(["infer", "--fact", "sight=lung"])
+    assert result.exit_code == 1
+    assert "--fact sight: unknown fact 'sight' (did you mean 'site'?)" in result.output
+
+
+def test_infer_needs_facts() -> None:
+    result = invoke(["infer"])
+    assert result.exit_code == 2
+    assert "Error: nothing to infer from: give FACTS_FILE, '-' or --fact KEY=VALUE" in result.output
+
+
+def test_infer_unknown_why_not_step_is_a_usage_error() -> None:
+    result = invoke(["infer", "--fact", "site=lung", "--why-not", "biopsi"])
+    assert result.exit_code == 2
+    assert "unknown next step 'biopsi' (did you mean 'biopsy'?)" in result.output
+
+
+def test_infer_why_not_and_json() -> None:
+    result = invoke(["infer", "--fact", "site=lung", "--fact", "symptoms=cough", "--why-not", "biopsy",
+                     "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["disclaimer"] == DISCLAIMER
+    assert [s["id"] for s in doc["suggestions"]] == ["cross_sectional_imaging"]
+    assert doc["why_not"][0]["step"] == "biopsy"
+    assert doc["why_not"][0]["rules"][0]["rule"] == "mass-needs-biopsy"
+
+
+def test_infer_reads_standard_input() -> None:
+    result = invoke(["infer", "-"], input="site: abdomen\nsymptoms: [bloating]\n")
+    assert result.exit_code == 0, result.output
+    assert "abdominal-site-digestive-symptoms" in result.output
+
+
+def test_infer_bad_yaml_is_located() -> None:
+    path = str(YAML_DATA / "syntax_error.yaml")
+    result = invoke(["infer", path])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"{path}:3:5: invalid YAML:")
+    assert "Traceback" not in result.output
+
+
+def test_infer_missing_file() -> None:
+    result = invoke(["infer", "/no/such/facts.yaml"])
+    assert result.exit_code == 1
+    assert result.output.strip() == "/no/such/facts.yaml: cannot read file: No such file or directory"
+
+
+def test_builtin_engine_option() -> None:
+    result = invoke(["--engine", "builtin", "infer", EXAMPLE])
+    assert result.exit_code == 0
+    assert "engine: builtin evaluator" in result.output
+    assert invoke(["--engine", "prolog", "infer", EXAMPLE]).exit_code == 2
+
+
+# --------------------------------------------------------------------- rules
+
+
+def test_rules_lists_every_rule() -> None:
+    base = load_rulebase(rules_dir())
+    result = invoke(["rules"])
+    assert result.exit_code == 0
+    assert f"{len(base.rules)} rules" in result.output
+    for rule in base.rules:
+        assert rule.id in result.output
+
+
+def test_rules_shows_one_rule() -> None:
+    result = invoke(["rules", "mass-needs-biopsy"])
+    assert result.exit_code == 0
+    assert "mass-needs-biopsy  [How are IMTs Diagnosed?]" in result.output
+    assert "  suggests: Biopsy" in result.output
+
+
+def test_rules_unknown_rule_is_a_usage_error() -> None:
+    result = invoke(["rules", "mass-need-biopsy"])
+    assert result.exit_code == 2
+    assert "no rule 'mass-need-biopsy' (did you mean 'mass-needs-biopsy'?)" in result.output
+
+
+@pytest.mark.parametrize("fmt", ["json", "markdown"])
+def test_rules_formats(fmt: str) -> None:
+    result = invoke(["rules", "--format", fmt])
+    assert result.exit_code == 0
+    if fmt == "json":
+        assert json.loads(result.output)["disclaimer"] == DISCLAIMER
+    else:
+        assert result.output.startswith(f"_{DISCLAIMER}_")
+
+
+def test_missing_rules_folder(tmp_path: Path) -> None:
+    result = invoke(["--rules-dir", str(tmp_path / "none"), "rules"])
+    assert result.exit_code == 1
+    assert result.output.strip() == f"{tmp_path / 'none'}: rules folder not found"
+
+
+def test_broken_rules_folder_is_located(tmp_path: Path) -> None:
+    shutil.copytree(rules_dir(), tmp_path / "rules")
+    (tmp_path / "rules" / "extra.yaml").write_text("rules:\n  - id: Bad_Id\n", encoding="utf-8")
+    result = invoke(["--rules-dir", str(tmp_path / "rules"), "rules"])
+    assert result.exit_code == 1
+    assert str(tmp_path / "rules" / "extra.yaml") + ":" in result.output
+    assert "Traceback" not in result.output
+
+
+# --------------------------------------------------------------------- cases
+
+
+def test_cases_lists_every_case() -> None:
+    vocab = load_rulebase(rules_dir()).vocabulary
+    cases = load_cases(cases_dir(), vocab)
+    result = invoke(["cases"])
+    assert result.exit_code == 0
+    assert DISCLAIMER.split(" - ")[0] in result.output
+    for case in cases:
+        assert f"{case.id}  ({len(case.stages)} stages)" in result.output
+        assert f"  {case.title}" in result.output
+
+
+def test_cases_json() -> None:
+    result = invoke(["cases", "--format", "json"])
+    assert result.exit_code == 0
+    doc = json.loads(result.output)
+    lung = next(c for c in doc["cases"] if c["id"] == LUNG)
+    assert lung["stages"] == 6 and lung["questions"] == 16
+    assert lung["title"] and lung["summary"]
+    assert doc["disclaimer"] == DISCLAIMER
+
+
+def test_cases_dir_option(tmp_path: Path) -> None:
+    (tmp_path / "c").mkdir()
+    shutil.copy(cases_dir() / f"{LUNG}.yaml", tmp_path / "c")
+    result = invoke(["cases", "--format", "json", "--cases-dir", str(tmp_path / "c")])
+    assert result.exit_code == 0
+    assert [c["id"] for c in json.loads(result.output)["cases"]] == [LUNG]
+
+
+def test_cases_missing_folder_and_bad_case(tmp_path: Path) -> None:
+    result = invoke(["cases", "--cases-dir", str(tmp_path / "none")])
+    assert result.exit_code == 1
+    assert result.output.strip() == f"{tmp_path / 'none'}: cases folder not found"
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "x.yaml").write_text("id: x\ntitle: X\n", encoding="utf-8")
+    result = invoke(["cases", "--cases-dir", str(bad)])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"{bad / 'x.yaml'}:")
+    assert "Traceback" not in result.output
+
+
+def test_cases_bad_format_is_a_usage_error() -> None:
+    assert invoke(["cases", "--format", "yaml"]).exit_code == 2
+
+
+# --------------------------------------------------------------------- run and key
+
+
+def test_run_unknown_case() -> None:
+    result = invoke(["run", "lung-cough"])
+    assert result.exit_code == 1
+    assert result.output.strip() == f"unknown case 'lung-cough' (did you mean '{LUNG}'?)"
+
+
+def test_key_unknown_case() -> None:
+    result = invoke(["key", "nope"])
+    assert result.exit_code == 1
+    assert result.output.startswith("unknown case 'nope'")
+
+
+def test_run_and_key_accept_a_case_file(tmp_path: Path) -> None:
+    path = str(cases_dir() / f"{LUNG}.yaml")
+    key = invoke(["key", path])
+    assert key.exit_code == 0
+    answers = tmp_path / "k.yaml"
+    answers.write_text(key.output, encoding="utf-8")
+    result = invoke(["run", path, "--answers", str(answers), "--transcript", str(tmp_path / "t.json")])
+    assert result.exit_code == 0, result.output
+    assert "Total: 16 / 16 (100.0%)" in result.output
+
+
+def test_run_with_cases_dir(tmp_path: Path) -> None:
+    (tmp_path / "c").mkdir()
+    shutil.copy(cases_dir() / f"{LUNG}.yaml", tmp_path / "c")
+    result = invoke(["run", LUNG, "--cases-dir", str(tmp_path / "c"), "--transcript", str(tmp_path / "t.json")],
+                    input="quit\n", tmp_path=tmp_path)
+    assert result.exit_code == 0
+    assert "Case: A cough that would not settle" in result.output
+
+
+def test_run_usage_errors(tmp_path: Path) -> None:
+    result = invoke(["run", LUNG, "--resume", "--restart"])
+    assert result.exit_code == 2
+    assert "Error: --resume and --restart exclude each other" in result.output
+    result = invoke(["run", LUNG, "--resume", "--answers", "a.yaml"])
+    assert result.exit_code == 2
+    assert "--resume continues at the prompt or from standard input" in result.output
+    assert invoke(["run"]).exit_code == 2
+    assert invoke(["key"]).exit_code == 2
+
+
+def test_run_bad_answers_file(tmp_path: Path) -> None:
+    path = str(YAML_DATA / "python_tag.yaml")
+    result = invoke(["run", LUNG, "--answers", path], tmp_path=tmp_path)
+    assert result.exit_code == 1
+    assert result.output.startswith(f"{path}:")
+    assert "Traceback" not in result.output
+    result = invoke(["run", LUNG, "--answers", str(tmp_path / "none.yaml")], tmp_path=tmp_path)
+    assert result.exit_code == 1
+    assert "none.yaml: cannot read file: No such file or directory" in result.output
+
+
+def test_key_bad_format_is_a_usage_error() -> None:
+    result = invoke(["key", LUNG, "--format", "xml"])
+    assert result.exit_code == 2
+    assert "'xml' is not one of 'yaml', 'json'" in result.output
+
+
+def test_key_yaml_is_commented_and_starts_with_the_disclaimer() -> None:
+    result = invoke(["key", LUNG])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0].startswith(f"# Answer key of case '{LUNG}'")
+    assert f"# {DISCLAIMER}" in lines
+    assert "student: key" in lines and f"case: {LUNG}" in lines
+    assert "  biopsy.differential: []" in lines
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "imt_tutor", "--version"], capture_output=True, text=True,
+                            timeout=60, cwd=ROOT, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"imt-tutor {__version__} (engine: ")

@@ -1,0 +1,148 @@
+"""The scoring rules of imt_tutor.grading, as properties and examples."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from imt_tutor.grading import CaseScore, QuestionScore, score_case, score_question
+
+IDS = st.sampled_from([f"opt{n}" for n in range(12)])
+
+
+@st.composite
+def questions(draw: st.DrawFn) -> tuple[list[str], list[str], list[str]]:
+    """(options, expected, picked), expected and picked drawn from the options."""
+    options = draw(st.lists(IDS, min_size=1, max_size=12, unique=True))
+    expected = draw(st.lists(st.sampled_from(options), unique=True, max_size=len(options)))
+    picked = draw(st.lists(st.sampled_from(options), unique=True, max_size=len(options)))
+    return options, expected, picked
+
+
+# --------------------------------------------------------------------- the three documented rules
+
+
+@given(questions())
+def test_all_right_scores_one(q: tuple[list[str], list[str], list[str]]) -> None:
+    options, expected, _ = q
+    score = score_question(list(reversed(expected)), expected, options)
+    assert score.points == 1.0
+    assert score.deductions == ()
+    assert score.full
+
+
+@given(questions())
+def test_picking_nothing_when_something_is_expected_scores_zero(q: tuple[list[str], list[str], list[str]]) -> None:
+    options, expected, _ = q
+    if not expected:
+        expected = [options[0]]
+    score = score_question([], expected, options)
+    assert score.points == 0.0
+    assert score.missed == tuple(expected)
+    assert score.deductions
+
+
+@given(questions())
+def test_picking_every_option_scores_at_most_a_fifth(q: tuple[list[str], list[str], list[str]]) -> None:
+    options, expected, _ = q
+    if len(expected) == len(options):
+        expected = expected[:-1]  # some option must be wrong to pick
+    score = score_question(options, expected, options)
+    assert score.points <= 0.2
+
+
+def test_picking_nothing_when_nothing_is_expected_is_all_right() -> None:
+    assert score_question([], [], ["a", "b"]).points == 1.0
+
+
+# --------------------------------------------------------------------- monotonicity and bounds
+
+
+@given(questions())
+def test_adding_a_wrong_pick_never_raises_the_score(q: tuple[list[str], list[str], list[str]]) -> None:
+    options, expected, picked = q
+    spare = [o for o in options if o not in expected and o not in picked]
+    if not spare:
+        return
+    before = score_question(picked, expected, options).points
+    after = score_question([*picked, spare[0]], expected, options).points
+    assert after <= before
+
+
+@given(questions())
+def test_adding_a_missed_right_pick_never_lowers_the_score(q: tuple[list[str], list[str], list[str]]) -> None:
+    options, expected, picked = q
+    missed = [e for e in expected if e not in picked]
+    if not missed:
+        return
+    before = score_question(picked, expected, options).points
+    after = score_question([*picked, missed[0]], expected, options).points
+    assert after >= before
+
+
+@given(questions())
+def test_points_are_bounded_and_rounded(q: tuple[list[str], list[str], list[str]]) -> None:
+    score = score_question(q[2], q[1], q[0])
+    assert 0.0 <= score.points <= 1.0
+    assert round(score.points, 2) == score.points
+
+
+@given(questions())
+def test_deductions_exactly_when_points_below_one(q: tuple[list[str], list[str], list[str]]) -> None:
+    score = score_question(q[2], q[1], q[0])
+    assert bool(score.deductions) == (score.points < 1.0)
+    assert set(score.hits) | set(score.wrong) == set(q[2])
+    assert set(score.hits) | set(score.missed) == set(q[1])
+
+
+def test_tiny_deductions_still_show_below_full_marks() -> None:
+    options = [f"o{n}" for n in range(500)]
+    score = score_question(["o0", "o1"], ["o0"], options)
+    assert score.points == 0.99
+    assert len(score.deductions) == 1
+
+
+# --------------------------------------------------------------------- examples
+
+
+def test_half_the_expected_steps() -> None:
+    score = score_question(["biopsy"], ["biopsy", "nsaids"], ["biopsy", "nsaids", "x"], labels={"nsaids": "NSAIDs"})
+    assert score.points == 0.5
+    assert score.deductions == ("missed 'NSAIDs' (-0.50)",)
+
+
+def test_a_wrong_pick_costs_its_share_of_the_penalty() -> None:
+    options = ["a", "b", "c", "d", "e"]
+    score = score_question(["a", "b"], ["a"], options, labels={"b": "Bee"})
+    assert score.points == 0.8
+    assert score.wrong == ("b",)
+    assert score.deductions == ("picked 'Bee', which the rules do not support here (-0.20)",)
+
+
+def test_picking_nothing_names_the_whole_point() -> None:
+    score = score_question([], ["a", "b"], ["a", "b", "c"])
+    assert score.deductions == ("picked nothing, but 2 expected (-1.00)",)
+
+
+def test_nothing_expected_but_something_picked() -> None:
+    score = score_question(["a"], [], ["a", "b", "c", "d"])
+    assert score.points == 0.8
+    assert not score.full
+
+
+def test_duplicates_count_once() -> None:
+    assert score_question(["a", "a"], ["a"], ["a", "b"]).points == 1.0
+
+
+@pytest.mark.parametrize(
+    ("points", "expected"),
+    [([], CaseScore(0.0, 0, 0.0)), ([1.0, 0.5, 0.0], CaseScore(1.5, 3, 50.0)), ([0.33, 1.0], CaseScore(1.33, 2, 66.5))],
+)
+def test_score_case(points: list[float], expected: CaseScore) -> None:
+    scores = [QuestionScore(p, (), (), (), () if p == 1 else ("x",)) for p in points]
+    assert score_case(scores) == expected
+
+
+def test_case_score_text() -> None:
+    assert score_case([QuestionScore(1.0, (), (), (), ())] * 3).text() == "3 / 3 (100.0%)"

@@ -1,0 +1,576 @@
+"""The case runner: every bundled case end to end, feedback, transcripts, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+
+from imt_tutor import transcript as transcript_module
+from imt_tutor.cases import check_answers, load_answers, load_cases
+from imt_tutor.cli import main
+from imt_tutor.data import cases_dir, rules_dir
+from imt_tutor.errors import DataError
+from imt_tutor.evaluator import BuiltinEngine
+from imt_tutor.models import Case, RuleBase
+from imt_tutor.rulebase import load_rulebase, producers
+from imt_tutor.runner import CaseRun, ClickConsole, Feedback, PickError, colour_allowed, play
+from imt_tutor.transcript import Transcript, data_dir, default_transcript_path, load_transcript, save_transcript
+
+BASE = load_rulebase(rules_dir())
+CASES = load_cases(cases_dir(), BASE.vocabulary)
+CASE_IDS = [c.id for c in CASES]
+LUNG = "lung-cough-alk-positive"
+DATA = Path(__file__).parent / "data" / "transcripts"
+
+
+def case_named(case_id: str) -> Case:
+    return next(c for c in CASES if c.id == case_id)
+
+
+def new_run(case_id: str, base: RuleBase = BASE) -> CaseRun:
+    return CaseRun(base, BuiltinEngine(base), case_named(case_id))
+
+
+def invoke(args: list[str], tmp_path: Path, input: str | None = None) -> Result:
+    env = {"XDG_DATA_HOME": str(tmp_path / "xdg"), "NO_COLOR": "1"}
+    return CliRunner().invoke(main, args, input=input, env=env)
+
+
+def key_lines(case_id: str) -> list[str]:
+    """One answer line per question: the expected option IDs (or '-')."""
+    run = new_run(case_id)
+    return [",".join(run.expected(item.qid)) or "-" for item in run.items]
+
+
+def section_text(feedback: Feedback, title_start: str) -> str:
+    return "\n".join(
+        "\n".join((s.title, *s.lines)) for s in feedback.sections if s.title.startswith(title_start)
+    )
+
+
+class FakeConsole:
+    """A console fed from a list of lines (an exception instance is raised)."""
+
+    def __init__(self, lines: list[Any]) -> None:
+        self.lines = list(lines)
+        self.out: list[str] = []
+        self.prompts: list[str] = []
+        self.line_number = 0
+
+    def show(self, text: str = "", tone: str = "plain") -> None:
+        self.out.append(text)
+
+    def ask(self, prompt: str) -> str:
+        self.prompts.append(prompt)
+        self.out.append(prompt)
+        if not self.lines:
+            raise EOFError
+        line = self.lines.pop(0)
+        self.line_number += 1
+        if isinstance(line, BaseException):
+            raise line
+        return str(line)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.out)
+
+
+# --------------------------------------------------------------------- the key scores full marks
+
+
+@pytest.mark.parametrize("case_id", CASE_IDS)
+def test_the_key_scores_full_marks_in_the_core(case_id: str) -> None:
+    run = new_run(case_id)
+    assert run.items, "every case asks something"
+    for item in run.items:
+        feedback = run.answer(item.qid, run.expected(item.qid))
+        assert feedback.score.points == 1.0, feedback.text()
+        assert feedback.score.deductions == ()
+        assert "What the rules now conclude:" in feedback.text()
+        assert "Still in the differential:" in feedback.text()
+    total = run.case_score()
+    assert (total.points, total.max_points, total.percent) == (len(run.items), len(run.items), 100.0)
+    assert run.next_item() is None
+
+
+@pytest.mark.parametrize("case_id", CASE_IDS)
+def test_the_key_file_scores_full_marks_through_the_cli(case_id: str, tmp_path: Path) -> None:
+    result = invoke(["key", case_id], tmp_path)
+    assert result.exit_code == 0, result.output
+    key_file = tmp_path / "key.yaml"
+    key_file.write_text(result.stdout, encoding="utf-8")
+    sheet = load_answers(key_file, BASE.vocabulary)
+    check_answers(sheet, case_named(case_id))
+    assert sheet.student == "key"
+
+    t = tmp_path / "t.json"
+    result = invoke(["run", case_id, "--answers", str(key_file), "--transcript", str(t)], tmp_path)
+    assert result.exit_code == 0, result.output
+    n = len(new_run(case_id).items)
+    assert f"Total: {n} / {n} (100.0%)" in result.stdout
+    saved = json.loads(t.read_text(encoding="utf-8"))
+    assert saved["case"] == case_id
+    assert saved["student"] == "key"
+    assert [a["points"] for a in saved["answers"]] == [1.0] * n
+    assert saved["score"] == {"points": n, "answered": n, "questions": n}
+    assert all(len(line) <= 80 for line in result.stdout.splitlines() if str(tmp_path) not in line)
+
+
+@pytest.mark.parametrize("case_id", CASE_IDS)
+def test_piped_key_lines_score_full_marks(case_id: str, tmp_path: Path) -> None:
+    lines = key_lines(case_id)
+    result = invoke(["run", case_id, "--transcript", str(tmp_path / "t.json")], tmp_path, "\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    assert f"Total: {len(lines)} / {len(lines)} (100.0%)" in result.stdout
+    assert "Your answer (" not in result.output  # no prompts without a terminal
+
+
+def test_key_yaml_names_the_rules_and_json_has_because(tmp_path: Path) -> None:
+    text = invoke(["key", LUNG], tmp_path).stdout
+    assert "#   because: mass-needs-biopsy\n  imaging.next-steps: [biopsy]" in text
+    assert "TEACHING AID ONLY" in text
+    result = invoke(["key", LUNG, "--format", "json"], tmp_path)
+    doc = json.loads(result.stdout)
+    assert doc["student"] == "key" and doc["case"] == LUNG
+    assert doc["answers"]["imaging.next-steps"] == ["biopsy"]
+    assert doc["because"]["imaging.next-steps"] == ["mass-needs-biopsy"]
+    assert set(doc["answers"]) == set(doc["because"])
+
+
+# --------------------------------------------------------------------- wrong answers
+
+
+@pytest.mark.parametrize("case_id", CASE_IDS)
+def test_wrong_next_steps_name_the_rule_that_would_suggest_them(case_id: str) -> None:
+    run = new_run(case_id)
+    checked = 0
+    for item in run.items:
+        if item.question.kind != "next_steps":
+            continue
+        expected = run.expected(item.qid)
+        for wrong in [o for o in item.question.options if o not in expected]:
+            feedback = run.answer(item.qid, [wrong])
+            assert feedback.score.points < 1.0
+            text = section_text(feedback, "Not expected:")
+            makers = [r.id for r in BASE.rules if wrong in r.suggest]
+            if makers:
+                for rule_id in makers:
+                    assert rule_id in text, (item.qid, wrong, text)
+            else:
+                assert "no rule supports this step here" in text
+            checked += 1
+    assert checked
+
+
+@pytest.mark.parametrize("case_id", CASE_IDS)
+def test_wrong_conclusions_name_the_rules_that_would_conclude_them(case_id: str) -> None:
+    run = new_run(case_id)
+    for item in run.items:
+        if item.question.kind != "conclusion":
+            continue
+        expected = run.expected(item.qid)
+        for wrong in [o for o in item.question.options if o not in expected]:
+            text = section_text(run.answer(item.qid, [wrong]), "Not expected:")
+            if run.because(item, wrong):
+                assert "IS concluded here" in text
+                continue
+            makers = [r.id for r in producers(BASE.rules, item.question.key or "", (wrong,))]
+            assert makers, "every conclusion value has a rule (rule-base check)"
+            for rule_id in makers:
+                assert rule_id in text, (item.qid, wrong, text)
+
+
+def test_missed_and_right_picks_get_the_how_chain() -> None:
+    run = new_run(LUNG)
+    feedback = run.answer("imaging.next-steps", [])
+    missed = section_text(feedback, "Missed:")
+    assert "imaging-shows-mass" in missed and "mass-needs-biopsy" in missed
+    assert "[How are IMTs Diagnosed?]" in missed
+    assert "matched: Imaging finding: Mass" in missed
+    assert feedback.score.points == 0.0
+    right = section_text(run.answer("imaging.working-diagnosis", ["mass_under_investigation"]), "Right:")
+    assert "imaging-shows-mass" in right
+
+
+def test_feedback_shows_conclusions_and_the_differential() -> None:
+    run = new_run(LUNG)
+    text = run.answer("imaging.differential", ["imt_vs_malignant_tumour"]).text()
+    assert "Working diagnosis: Mass under investigation" in text
+    assert "Still in the differential:\n  IMT vs the malignant tumour it mimics" in text
+
+
+# --------------------------------------------------------------------- answers and prompt commands
+
+
+def test_parse_picks_numbers_ids_and_nothing() -> None:
+    run = new_run(LUNG)
+    qid = "imaging.next-steps"
+    assert run.parse_picks(qid, "2") == ("biopsy",)
+    assert run.parse_picks(qid, "Biopsy, 8 , nsaids") == ("biopsy", "nsaids")
+    assert run.parse_picks(qid, "2 8") == ("biopsy", "nsaids")
+    assert run.parse_picks(qid, "") == ()
+    assert run.parse_picks(qid, "-") == ()
+    with pytest.raises(PickError, match=r"there is no option 42: choose from 1 to 10"):
+        run.parse_picks(qid, "42")
+    with pytest.raises(PickError, match=r"'biopsi' is not an option here \(did you mean 'biopsy'\?\)"):
+        run.parse_picks(qid, "biopsi")
+
+
+def test_answer_rejects_unknown_questions_and_options() -> None:
+    run = new_run(LUNG)
+    with pytest.raises(DataError, match=r"unknown question 'imaging\.nope'"):
+        run.answer("imaging.nope", [])
+    with pytest.raises(DataError, match="'fever' is not an option"):
+        run.answer("imaging.next-steps", ["fever"])
+
+
+def test_why_hint_and_why_not_at_the_prompt() -> None:
+    run = new_run(LUNG)
+    why = "\n".join(run.why("imaging.next-steps"))
+    assert "decides which next steps" in why
+    assert "Imaging finding (known)" in why and "Biopsy histology (not known yet)" in why
+    hint = run.hint("imaging.next-steps")
+    assert "Imaging finding: Mass" in hint
+    assert "biopsy" not in hint.lower()
+    assert run.hint("imaging.next-steps", 1).startswith("Hint:")
+    assert "mass-needs-biopsy" in "\n".join(run.why_not_command("presentation.next-steps", "2"))
+    assert "IS suggested" in "\n".join(run.why_not_command("imaging.next-steps", "biopsy"))
+    assert "not concluded" in "\n".join(run.why_not_command("presentation.pattern", "digestive_symptoms"))
+    with pytest.raises(PickError, match="not a next step"):
+        run.why_not_command("imaging.next-steps", "xray")
+
+
+def test_the_interactive_loop_asks_again_confirms_nothing_and_handles_commands() -> None:
+    run = new_run(LUNG)
+    lines = ["help", "why", "hint", "why-not 2", "facts", "42", "biopsi", "", "n", "1", "", "y", "quit"]
+    console = FakeConsole(lines)
+    saved: list[str] = []
+    finished = play(run, console, interactive=True, save=lambda item, fb: saved.append(item.qid))
+    assert finished is False
+    text = console.text
+    assert "TEACHING AID ONLY" in text
+    assert "why-not STEP" in text  # help
+    assert "This question decides" in text
+    assert "Hint:" in text
+    assert "Sorry: there is no option 42: choose from 1 to 10. Please try again" in text
+    assert "Sorry: 'biopsi' is not an option here (did you mean 'biopsy'?)" in text
+    assert console.prompts.count("Pick nothing? [y/N] ") == 2
+    assert saved == ["presentation.next-steps", "presentation.pattern"]
+    assert run.answers == {"presentation.next-steps": ("cross_sectional_imaging",), "presentation.pattern": ()}
+
+
+def test_the_piped_loop_rejects_a_bad_line_with_its_number() -> None:
+    run = new_run(LUNG)
+    console = FakeConsole(["1", "hint", "fever"])
+    with pytest.raises(DataError) as info:
+        play(run, console, interactive=False, save=lambda item, fb: None)
+    assert str(info.value) == "<stdin>:3:1: 'fever' is not an option here."
+
+
+def test_keyboard_interrupt_and_eof_propagate_from_the_loop() -> None:
+    with pytest.raises(KeyboardInterrupt):
+        play(new_run(LUNG), FakeConsole(["1", KeyboardInterrupt()]), interactive=True, save=lambda i, f: None)
+    with pytest.raises(EOFError):
+        play(new_run(LUNG), FakeConsole(["1"]), interactive=True, save=lambda i, f: None)
+
+
+def test_stages_show_facts_and_teaching_points() -> None:
+    run = new_run(LUNG)
+    console = FakeConsole(key_lines(LUNG)[:2])
+    with pytest.raises(EOFError):
+        play(run, console, interactive=False, save=lambda i, f: None)
+    text = console.text
+    assert "== Stage 1 of 6: presentation ==" in text
+    assert "- Site: Lung  (new)" in text
+    assert "Teaching points:" in text
+    assert text.index("Teaching points:") > text.index("Question 2 of 16")
+    assert "== Stage 2 of 6: imaging ==" in text
+
+
+# --------------------------------------------------------------------- colour and width
+
+
+def test_no_color_and_colour() -> None:
+    assert colour_allowed({"NO_COLOR": "1"}) is False
+    assert colour_allowed({}) is None
+
+    @click.command()
+    def show() -> None:
+        ClickConsole(color=True).show("hello", "good")
+        ClickConsole(color=False).show("plain", "good")
+
+    for color in (True, False):
+        out = CliRunner().invoke(show, color=color).output.splitlines()
+        assert "\x1b[32m" in out[0]
+        assert out[1] == "plain"
+
+
+def test_run_output_fits_80_columns_and_has_no_colour_in_a_pipe(tmp_path: Path) -> None:
+    lines = ["2,8,10", "why", "1,2,3,4", "why-not 5"] + ["-"] * 20
+    result = CliRunner().invoke(
+        main, ["run", LUNG, "--transcript", str(tmp_path / "t.json")], input="\n".join(lines) + "\n",
+        env={"XDG_DATA_HOME": str(tmp_path)},
+    )
+    assert result.exit_code == 0, result.output
+    assert "\x1b[" not in result.output
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+
+
+# --------------------------------------------------------------------- transcripts
+
+
+def test_transcript_is_written_after_every_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import imt_tutor.cli as cli
+
+    t = tmp_path / "t.json"
+    counts: list[int] = []
+    real = cli.save_transcript
+
+    def spy(path: Any, transcript: Transcript) -> None:
+        real(path, transcript)
+        counts.append(len(json.loads(Path(path).read_text(encoding="utf-8"))["answers"]))
+
+    monkeypatch.setattr(cli, "save_transcript", spy)
+    result = invoke(["run", LUNG, "--transcript", str(t)], tmp_path, "1\n3\n2\n")
+    assert result.exit_code == 1, result.output  # end of input before the last question
+    assert counts == [1, 2, 3]
+    saved = load_transcript(t)
+    assert [a.question for a in saved.answers] == [
+        "presentation.next-steps", "presentation.pattern", "imaging.next-steps"
+    ]
+    assert saved.answers[0].picks == ("cross_sectional_imaging",)
+    assert "Score: 1.00 / 1" in saved.answers[0].feedback
+    assert saved.case_file.endswith(f"{LUNG}.yaml")
+    doc = json.loads(t.read_text(encoding="utf-8"))
+    assert doc["version"] and doc["updated_at"] and doc["score"]["answered"] == 3
+    assert "End of input before the last question." in result.stderr
+    assert f"Continue with: imt-tutor run {LUNG} --resume --transcript {t}" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_a_crash_while_saving_leaves_the_old_transcript_intact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    t = tmp_path / "t.json"
+    assert invoke(["run", LUNG, "--transcript", str(t)], tmp_path, "1\n").exit_code == 1
+    before = t.read_bytes()
+
+    def boom(src: Any, dst: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", boom)
+    result = invoke(["run", LUNG, "--resume", "--transcript", str(t)], tmp_path, "3\n")
+    assert result.exit_code == 1
+    assert f"{t}: cannot save transcript: No space left on device" in result.stderr
+    assert f"Your 1 answer so far is saved in {t}" in result.stderr  # the old file, still intact
+    assert t.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "xdg") == ["t.json"]  # no temp file left
+
+
+def test_save_transcript_replaces_atomically(tmp_path: Path) -> None:
+    t = tmp_path / "deep" / "t.json"
+    run = new_run(LUNG)
+    first = Transcript(LUNG, "x.yaml", run.signature())
+    save_transcript(t, first)
+    assert load_transcript(t).answers == ()
+    assert [p.name for p in t.parent.iterdir()] == ["t.json"]
+
+
+def test_resume_continues_at_the_first_unanswered_question(tmp_path: Path) -> None:
+    t = tmp_path / "t.json"
+    lines = key_lines(LUNG)
+    first = invoke(["run", LUNG, "--transcript", str(t)], tmp_path, "\n".join(lines[:3]) + "\n")
+    assert first.exit_code == 1
+    result = invoke(["run", LUNG, "--resume", "--transcript", str(t)], tmp_path, "\n".join(lines[3:]) + "\n")
+    assert result.exit_code == 0, result.output
+    assert "Resuming at question 4 of 16." in result.stdout
+    questions = re.findall(r"^Question (\d+) of 16", result.stdout, re.M)
+    assert questions[0] == "4" and "1" not in questions
+    assert "Total: 16 / 16 (100.0%)" in result.stdout
+    assert len(load_transcript(t).answers) == 16
+    again = invoke(["run", LUNG, "--resume", "--transcript", str(t)], tmp_path, "")
+    assert again.exit_code == 0
+    assert "Every question of this case is already answered." in again.stdout
+
+
+def test_resume_uses_the_default_transcript_in_the_data_folder(tmp_path: Path) -> None:
+    assert invoke(["run", LUNG], tmp_path, "1\n").exit_code == 1
+    default = tmp_path / "xdg" / "imt-tutor" / "transcripts" / f"{LUNG}.json"
+    assert len(load_transcript(default).answers) == 1
+    result = invoke(["run", LUNG, "--resume"], tmp_path, "quit\n")
+    assert result.exit_code == 0
+    assert "Resuming at question 2 of 16." in result.stdout
+    assert f"Continue with: imt-tutor run {LUNG} --resume\n" in result.stderr
+
+
+def test_an_existing_transcript_is_never_overwritten_silently(tmp_path: Path) -> None:
+    t = tmp_path / "t.json"
+    assert invoke(["run", LUNG, "--transcript", str(t)], tmp_path, "1\n").exit_code == 1
+    result = invoke(["run", LUNG, "--transcript", str(t)], tmp_path, "1\n")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"{t}: a saved run of a case is already here: continue it with --resume")
+    assert invoke(["run", LUNG, "--restart", "--transcript", str(t)], tmp_path, "2\n").exit_code == 1
+    assert load_transcript(t).answers[0].picks == ("biopsy",)
+
+
+def test_resume_refuses_another_case_or_changed_questions(tmp_path: Path) -> None:
+    t = tmp_path / "t.json"
+    assert invoke(["run", LUNG, "--transcript", str(t)], tmp_path, "1\n").exit_code == 1
+    other = CASE_IDS[0] if CASE_IDS[0] != LUNG else CASE_IDS[1]
+    result = invoke(["run", other, "--resume", "--transcript", str(t)], tmp_path, "")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"{t}: this transcript is for case '{LUNG}', not '{other}'"
+
+    doc = json.loads(t.read_text(encoding="utf-8"))
+    doc["questions"][1]["options"] = doc["questions"][1]["options"][:2]
+    t.write_text(json.dumps(doc), encoding="utf-8")
+    result = invoke(["run", LUNG, "--resume", "--transcript", str(t)], tmp_path, "")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        f"{t}: the questions of case '{LUNG}' have changed since this transcript was saved; start over with --restart"
+    )
+
+    result = invoke(["run", LUNG, "--resume", "--transcript", str(tmp_path / "none.json")], tmp_path, "")
+    assert result.exit_code == 1
+    assert "no saved run to resume here" in result.stderr
+
+
+CORRUPT = {
+    "answers_not_a_list.json": "'answers' must be a list",
+    "bad_json.json": "2:23: invalid JSON: Expecting property name enclosed in double quotes",
+    "case_not_text.json": "'case' of the transcript must be text",
+    "duplicate_key.json": "duplicate key 'format'",
+    "empty.json": "transcript is empty",
+    "nan_points.json": "invalid JSON: NaN is not allowed",
+    "newer_version.json": "transcript format 9 is newer than this imt-tutor reads (1)",
+    "not_an_object.json": "not a transcript: expected a JSON object at the top level",
+    "not_utf8.json": "transcript is not valid UTF-8 (byte 0xe9)",
+    "pick_not_an_option.json": "answers[0]: 'nsaids' is not an option of question 'presentation.next-steps'",
+    "points_out_of_range.json": "'points' of answers[0] must be a number from 0 to 1",
+    "too_deep.json": "transcript is nested too deeply",
+    "truncated.json": "4:1: invalid JSON: Expecting value",
+    "unknown_question.json": "answers[0]: unknown question 'presentation.nope'",
+    "wrong_format.json": "not a transcript: 'format' must be 'imt-tutor-transcript'",
+}
+
+
+def test_every_corrupt_transcript_file_is_covered() -> None:
+    assert sorted(p.name for p in DATA.iterdir()) == sorted(CORRUPT)
+
+
+@pytest.mark.parametrize("name", sorted(CORRUPT))
+def test_corrupt_transcripts_give_one_line_errors(name: str, tmp_path: Path) -> None:
+    path = DATA / name
+    result = invoke(["run", LUNG, "--resume", "--transcript", str(path)], tmp_path, "")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"{path}:")
+    assert lines[0].endswith(CORRUPT[name])
+    assert "Traceback" not in result.output
+
+
+# --------------------------------------------------------------------- Ctrl-C, EOF and quit in the CLI
+
+
+def test_ctrl_c_saves_and_exits_130(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from imt_tutor import runner
+
+    real = runner.StreamConsole.ask
+
+    def ask(self: runner.StreamConsole, prompt: str) -> str:
+        if self.line_number == 2:
+            raise KeyboardInterrupt
+        return real(self, prompt)
+
+    monkeypatch.setattr(runner.StreamConsole, "ask", ask)
+    t = tmp_path / "t.json"
+    result = invoke(["run", LUNG, "--transcript", str(t)], tmp_path, "1\n3\n2\n")
+    assert result.exit_code == 130
+    assert "Interrupted." in result.stderr
+    assert f"Your 2 answers so far are saved in {t}" in result.stderr
+    assert "Traceback" not in result.output
+    assert len(load_transcript(t).answers) == 2
+
+
+def test_ctrl_c_before_any_answer_saves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from imt_tutor import runner
+
+    def ask(self: runner.StreamConsole, prompt: str) -> str:
+        raise click.Abort
+
+    monkeypatch.setattr(runner.StreamConsole, "ask", ask)
+    t = tmp_path / "t.json"
+    result = invoke(["run", LUNG, "--transcript", str(t)], tmp_path, "1\n")
+    assert result.exit_code == 130
+    assert "nothing to resume" in result.stderr
+    assert not t.exists()
+
+
+def test_quit_saves_and_says_how_to_resume(tmp_path: Path) -> None:
+    t = tmp_path / "t.json"
+    result = invoke(["--engine", "builtin", "run", LUNG, "--transcript", str(t)], tmp_path, "1\nquit\n")
+    assert result.exit_code == 0
+    assert f"Continue with: imt-tutor --engine builtin run {LUNG} --resume --transcript {t}" in result.stderr
+
+
+def test_a_bad_piped_line_is_an_error_with_its_line_number(tmp_path: Path) -> None:
+    t = tmp_path / "t.json"
+    result = invoke(["run", LUNG, "--transcript", str(t)], tmp_path, "1\nfacts\nrespiratory\n")
+    assert result.exit_code == 1
+    assert "<stdin>:3:1: 'respiratory' is not an option here (did you mean 'respiratory_symptoms'?)" in result.stderr
+    assert len(load_transcript(t).answers) == 1
+
+
+def test_answers_file_with_missing_answers_counts_them_as_nothing(tmp_path: Path) -> None:
+    answers = tmp_path / "a.yaml"
+    answers.write_text(f"student: Ann\ncase: {LUNG}\nanswers:\n  imaging.next-steps: [biopsy]\n", encoding="utf-8")
+    result = invoke(["run", LUNG, "--answers", str(answers), "--transcript", str(tmp_path / "t.json")], tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "(not answered in the answers file: counted as picking nothing)" in result.stdout
+    assert "Total:" in result.stdout
+
+
+def test_bad_answers_files_are_located(tmp_path: Path) -> None:
+    answers = tmp_path / "a.yaml"
+    answers.write_text(f"student: Ann\ncase: {LUNG}\nanswers:\n  imaging.next-steps: [biopsi]\n", encoding="utf-8")
+    result = invoke(["run", LUNG, "--answers", str(answers)], tmp_path)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"{answers}:4:24: answer to 'imaging.next-steps': unknown option 'biopsi'")
+    other = CASE_IDS[0] if CASE_IDS[0] != LUNG else CASE_IDS[1]
+    answers.write_text(f"student: Ann\ncase: {other}\nanswers: {{}}\n", encoding="utf-8")
+    result = invoke(["run", LUNG, "--answers", str(answers)], tmp_path)
+    assert result.exit_code == 1
+    assert f"{answers}:2:7: this answer file is for case '{other}', not '{LUNG}'" in result.stderr
+
+
+# --------------------------------------------------------------------- where transcripts live
+
+
+def test_data_dir_per_platform(tmp_path: Path) -> None:
+    home = Path("/home/ann")
+    assert data_dir({"XDG_DATA_HOME": "/x"}, "linux", home) == Path("/x/imt-tutor")
+    assert data_dir({"XDG_DATA_HOME": "rel"}, "linux", home) == home / ".local/share/imt-tutor"
+    assert data_dir({}, "linux", home) == home / ".local/share/imt-tutor"
+    assert data_dir({}, "darwin", home) == home / "Library/Application Support/imt-tutor"
+    assert data_dir({"LOCALAPPDATA": "C:/L", "APPDATA": "C:/R"}, "win32", home) == Path("C:/L/imt-tutor")
+    assert data_dir({"APPDATA": "C:/R"}, "win32", home) == Path("C:/R/imt-tutor")
+    assert data_dir({}, "win32", home) == home / "AppData/Local/imt-tutor"
+    assert default_transcript_path("c", {"XDG_DATA_HOME": str(tmp_path)}).parent == tmp_path / "imt-tutor/transcripts"
+
+
+def test_transcript_module_loads_what_it_saves(tmp_path: Path) -> None:
+    run = new_run(LUNG)
+    feedback = run.answer("presentation.next-steps", ["biopsy"])
+    record = transcript_module.AnswerRecord("presentation.next-steps", ("biopsy",), feedback.score.points,
+                                            feedback.text(), transcript_module.now())
+    t = Transcript(LUNG, "x.yaml", run.signature(), student="Ann").with_answer(record)
+    save_transcript(tmp_path / "t.json", t)
+    assert load_transcript(tmp_path / "t.json") == t
