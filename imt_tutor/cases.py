@@ -44,6 +44,9 @@ CASE_KEYS = ("id", "title", "summary", "fictional", "stages")
 STAGE_KEYS = ("id", "narrative", "reveal", "questions", "teaching_points")
 QUESTION_KEYS = ("id", "kind", "key", "prompt", "options", "answer", "answer_reason")
 ANSWER_KEYS = ("student", "case", "answers")
+# ``imt-tutor key --format json`` adds the rules behind each answer; they are
+# information only, so an answer file may carry them and they are ignored.
+OPTIONAL_ANSWER_KEYS = ("because",)
 
 # Mapping keys that look like a patient identifier (compared lower-case, "-" as "_").
 IDENTIFIER_KEYS = frozenset(
@@ -549,7 +552,9 @@ def find_case(ref: str, directory: str | os.PathLike[str], vocab: Vocabulary) ->
             raise DataError(f"case '{case.id}': the file should be named '{case.id}.yaml'", case.location)
         return case
     known = sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
-    raise DataError(f"unknown case '{ref}'{did_you_mean(ref, known)}")
+    raise DataError(
+        f"unknown case '{ref}'{did_you_mean(ref, known)}; 'imt-tutor cases' lists them", Location(str(folder))
+    )
 
 
 # --------------------------------------------------------------------- answer files
@@ -578,9 +583,11 @@ def load_answers(
     top = Location(shown, 1, 1)
     locations: dict[str, Location] = {}
     for key in data:
-        if key not in ANSWER_KEYS:
+        if key not in ANSWER_KEYS + OPTIONAL_ANSWER_KEYS:
             problems.add(f"unknown key '{key}' in an answer file{did_you_mean(key, ANSWER_KEYS)}; "
                          f"expected {', '.join(ANSWER_KEYS)}", data.key_location(key))
+    if "because" in data and not isinstance(data["because"], YamlMap):
+        problems.add("'because' must be a mapping of question id: rule ids", data.value_location("because"))
     for key in ANSWER_KEYS:
         if key not in data:
             problems.add(f"an answer file needs '{key}'", top)

@@ -117,7 +117,7 @@ def _read_facts(state: State, facts_file: str | None, options: tuple[str, ...]) 
     facts = Facts()
     try:
         if facts_file == "-":
-            data = load_yaml_stream(click.get_binary_stream("stdin"), "<stdin>", expect=dict)
+            data = load_yaml_stream(sys.stdin, "<stdin>", expect=dict)
             facts = parse_facts(base.vocabulary, data, problems=problems)
         elif facts_file is not None:
             data = load_yaml_file(facts_file, expect=dict)

@@ -91,7 +91,7 @@ def firing_lines(vocab: Vocabulary, firing: Firing) -> list[str]:
 
 
 def how_chain(inference: Inference, vocab: Vocabulary, step: str | None = None) -> list[Firing]:
-    """The firings behind ``step`` (or a conclusion), including the rules whose
+    """The firings behind the next step ``step``, including the rules whose
     conclusions they needed, in trace order. Without ``step``: the whole trace."""
     if step is None:
         return list(inference.trace)

@@ -528,7 +528,10 @@ def test_find_case(vocab: Vocabulary, cases: tuple[Case, ...]) -> None:
     assert find_case(first.path, cases_dir(), vocab) == first
     with pytest.raises(DataError) as excinfo:
         find_case("lung-cough-alk-positiv", cases_dir(), vocab)
-    assert str(excinfo.value) == "unknown case 'lung-cough-alk-positiv' (did you mean 'lung-cough-alk-positive'?)"
+    assert str(excinfo.value) == (
+        f"{cases_dir()}: unknown case 'lung-cough-alk-positiv' (did you mean 'lung-cough-alk-positive'?); "
+        "'imt-tutor cases' lists them"
+    )
     with pytest.raises(DataError, match="cannot read file"):
         find_case("no/such/case.yaml", cases_dir(), vocab)
 

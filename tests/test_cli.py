@@ -243,13 +243,15 @@ def test_cases_bad_format_is_a_usage_error() -> None:
 def test_run_unknown_case() -> None:
     result = invoke(["run", "lung-cough"])
     assert result.exit_code == 1
-    assert result.output.strip() == f"unknown case 'lung-cough' (did you mean '{LUNG}'?)"
+    assert result.output.strip() == (
+        f"{cases_dir()}: unknown case 'lung-cough' (did you mean '{LUNG}'?); 'imt-tutor cases' lists them"
+    )
 
 
 def test_key_unknown_case() -> None:
     result = invoke(["key", "nope"])
     assert result.exit_code == 1
-    assert result.output.startswith("unknown case 'nope'")
+    assert result.output.startswith(f"{cases_dir()}: unknown case 'nope'")
 
 
 def test_run_and_key_accept_a_case_file(tmp_path: Path) -> None:

@@ -143,6 +143,13 @@ def test_key_yaml_names_the_rules_and_json_has_because(tmp_path: Path) -> None:
     assert doc["answers"]["imaging.next-steps"] == ["biopsy"]
     assert doc["because"]["imaging.next-steps"] == ["mass-needs-biopsy"]
     assert set(doc["answers"]) == set(doc["because"])
+    # The JSON key is a valid answers file too: it scores full marks.
+    key_file = tmp_path / "key.json"
+    key_file.write_text(result.stdout, encoding="utf-8")
+    graded = invoke(["run", LUNG, "--answers", str(key_file), "--transcript", str(tmp_path / "j.json")], tmp_path)
+    assert graded.exit_code == 0, graded.output
+    n = len(doc["answers"])
+    assert f"Total: {n} / {n} (100.0%)" in graded.stdout
 
 
 # --------------------------------------------------------------------- wrong answers
