@@ -455,6 +455,12 @@ def run_command(
     engine = state.engine()
     try:
         run = CaseRun(base, engine, case)
+        if not (resume or restart) and sheet is None and path.exists() and sys.stdin.isatty():
+            # A student at a terminal who starts the same case again: offer to continue.
+            if click.confirm(f"A saved run of this case is in {path}. Continue it?", default=True):
+                resume = True
+            elif click.confirm("Start over and replace it?", default=False):
+                restart = True
         try:
             transcript = _open_transcript(run, path, resume, restart, sheet.student if sheet else None)
         except DataError as e:
