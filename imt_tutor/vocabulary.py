@@ -17,6 +17,8 @@ from .loading import YamlList, YamlMap, load_yaml_file
 from .models import ConclusionKey, FactKey, Facts, FactValue, NextStep, Term, Vocabulary
 
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+# Names the engines use for their own bookkeeping; a fact may not take them.
+RESERVED_KEYS = ("kind", "sid", "id")
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
@@ -121,6 +123,8 @@ def parse_vocabulary(data: Any, path: str) -> Vocabulary:
         for key, body in raw_facts.items():
             if not SNAKE.match(key):
                 problems.add(f"fact key '{key}' must be snake_case", raw_facts.key_location(key))
+            elif key in RESERVED_KEYS:
+                problems.add(f"fact key '{key}' is reserved; choose another name", raw_facts.key_location(key))
             if not isinstance(body, YamlMap):
                 problems.add(f"fact '{key}' needs label, description and values", where(raw_facts, key))
                 continue

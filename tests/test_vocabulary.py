@@ -142,3 +142,15 @@ def test_bad_vocabulary_collects_problems():
     assert "fact 'Site' needs 'description'" in text_out
     assert "the vocabulary needs 'conclusions'" in text_out
     assert "the vocabulary needs 'next_steps'" in text_out
+
+
+def test_reserved_fact_keys_are_rejected():
+    text = (
+        "sections: [A]\nfacts:\n  kind:\n    label: K\n    description: d\n"
+        "    values: {x: {label: X, description: d}}\n"
+        "conclusions:\n  c:\n    label: C\n    description: d\n    values: {y: {label: Y, description: d}}\n"
+        "next_steps:\n  s: {label: S, description: d}\n"
+    )
+    with pytest.raises(DataError) as excinfo:
+        parse_vocabulary(load_yaml_text(text, "v.yaml"), "v.yaml")
+    assert str(excinfo.value) == "v.yaml:3:3: fact key 'kind' is reserved; choose another name"
