@@ -85,6 +85,8 @@ and cited to the source document.
 
 \b
 Examples:
+  imt-tutor cases
+  imt-tutor run lung-cough-alk-positive
   imt-tutor infer examples/lung-mass.yaml
   imt-tutor infer --fact site=lung --fact symptoms=cough --why-not biopsy
   imt-tutor rules mass-needs-biopsy
@@ -260,7 +262,7 @@ def rules_command(state: State, rule_id: str | None, fmt: str) -> None:
         lines += ["", "Show one with: imt-tutor rules RULE_ID"]
     else:
         lines += _rule_text(chosen[0], base)
-    click.echo("\n".join(lines))
+    click.echo("\n".join(wrap_lines(lines)))
 
 
 # --------------------------------------------------------------------- cases, run, key
