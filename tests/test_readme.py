@@ -1,0 +1,64 @@
+"""The README stays true: its minimal rule, case and answers file are valid,
+and it states the disclaimer and the two commands CI runs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from imt_tutor import DISCLAIMER
+from imt_tutor.cases import check_answers, load_answers, load_case
+from imt_tutor.data import rules_dir
+from imt_tutor.evaluator import BuiltinEngine
+from imt_tutor.loading import load_yaml_file, load_yaml_text
+from imt_tutor.rulebase import load_rulebase, parse_rule_files
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+BASE = load_rulebase(rules_dir())
+
+
+def block_after(marker: str, lang: str = "yaml") -> str:
+    start = README.index(marker)
+    match = re.compile(rf"```{lang}\n(.*?)```", re.S).search(README, start)
+    assert match, marker
+    return match.group(1)
+
+
+def test_readme_minimal_rule_is_valid():
+    readme = load_yaml_text(block_after("A minimal rule:"), "README.md")
+    (shown,) = readme["rules"]
+    # It chains on the bundled rules: validate it in their place.
+    documents = []
+    for path in sorted(rules_dir().glob("*.yaml")):
+        if path.name == "vocabulary.yaml":
+            continue
+        data = load_yaml_file(path)
+        for i in reversed(range(len(data["rules"]))):
+            if data["rules"][i]["id"] == shown["id"]:
+                del data["rules"][i]
+        documents.append((str(path), data))
+    base = parse_rule_files(BASE.vocabulary, [*documents, ("README.md", readme)])
+    assert base.rule(shown["id"]) == BASE.rule(shown["id"])  # the README shows a real rule, verbatim
+
+
+def test_readme_minimal_case_and_answers_are_valid(tmp_path):
+    case_file = tmp_path / "lung-no-mass-on-imaging.yaml"
+    case_file.write_text(block_after("## A minimal case"), encoding="utf-8")
+    case = load_case(case_file, BASE.vocabulary)
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(block_after("An answers file"), encoding="utf-8")
+    sheet = load_answers(answers, BASE.vocabulary)
+    check_answers(sheet, case)
+    assert BuiltinEngine(BASE).infer(case.stages[0].reveal).suggestions()[0][0] == "cross_sectional_imaging"
+
+
+def test_readme_states_the_disclaimer_and_the_ci_command():
+    assert "TEACHING AID ONLY" in README and "never a diagnostic tool" in README
+    assert DISCLAIMER.split(" - ")[0] in README
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    test_command = "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest"
+    assert test_command in README
+    assert test_command in ci
+    main_command = "python3 -m venv .venv && .venv/bin/pip install . && .venv/bin/imt-tutor run lung-cough-alk-positive"
+    assert main_command in README
