@@ -41,6 +41,7 @@ __all__ = [
 FORMAT = "imt-tutor-transcript"
 FORMAT_VERSION = 1
 MAX_BYTES = 8 * 1024 * 1024
+MAX_DEPTH = 64  # a transcript is a few levels deep; some Pythons' json parses any depth
 APP = "imt-tutor"
 
 
@@ -298,6 +299,21 @@ def _parse(data: Any) -> Transcript:
     return Transcript(case or "", case_file, tuple(questions), tuple(answers), student, started, updated, written_by)
 
 
+def _depth(value: Any) -> int:
+    """Nesting depth of parsed JSON, without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, level)
+            if level > MAX_DEPTH:
+                break
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def load_transcript(path: str | os.PathLike[str]) -> Transcript:
     """Read and check a transcript; every problem is a one-line :class:`DataError`."""
     shown = os.fsdecode(path)
@@ -319,6 +335,8 @@ def load_transcript(path: str | os.PathLike[str]) -> Transcript:
         raise DataError(f"transcript is not valid UTF-8 (byte 0x{data[error.start]:02x})", Location(shown)) from None
     try:
         parsed = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        if _depth(parsed) > MAX_DEPTH:
+            raise RecursionError
         return _parse(parsed)
     except json.JSONDecodeError as error:
         raise DataError(f"invalid JSON: {error.msg}", Location(shown, error.lineno, error.colno)) from None
