@@ -90,23 +90,27 @@ def firing_lines(vocab: Vocabulary, firing: Firing) -> list[str]:
     return lines
 
 
-def how_chain(inference: Inference, vocab: Vocabulary, step: str | None = None) -> list[Firing]:
-    """The firings behind the next step ``step``, including the rules whose
-    conclusions they needed, in trace order. Without ``step``: the whole trace."""
-    if step is None:
+def how_chain(
+    inference: Inference, vocab: Vocabulary, step: str | None = None, conclusion: tuple[str, str] | None = None
+) -> list[Firing]:
+    """The firings behind the next step ``step`` (or the ``(key, value)``
+    ``conclusion``), with the rules whose conclusions they needed, in trace
+    order. With neither: the whole trace."""
+    if step is None and conclusion is None:
         return list(inference.trace)
     needed: set[str] = set()
     by_rule = {f.rule: f for f in inference.trace}
-    pending = [f.rule for f in inference.trace if step in f.suggested]
+    pending = [f.rule for f in inference.trace if step in f.suggested or conclusion in f.concluded]
     while pending:
         rule_id = pending.pop()
         if rule_id in needed:
             continue
         needed.add(rule_id)
         for key, values in by_rule[rule_id].matched:
+            if vocab.conclusion(key) is None:
+                continue
             for v in values if isinstance(values, tuple) else (values,):
-                if vocab.conclusion(key) is not None:
-                    pending.extend(f.rule for f in inference.trace if (key, v) in f.concluded)
+                pending.extend(f.rule for f in inference.trace if (key, v) in f.concluded)
     return [f for f in inference.trace if f.rule in needed]
 
 

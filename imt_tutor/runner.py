@@ -172,21 +172,8 @@ class CaseRun:
         """The HOW chain behind ``option``: its rules and those they needed."""
         inference = self.inference(item.stage_index)
         if item.question.kind == "next_steps":
-            return how_chain(inference, self.vocab, option)
-        by_rule = {f.rule: f for f in inference.trace}
-        needed: set[str] = set()
-        pending = [f.rule for f in inference.trace if (item.question.key, option) in f.concluded]
-        while pending:
-            rule_id = pending.pop()
-            if rule_id in needed:
-                continue
-            needed.add(rule_id)
-            for key, values in by_rule[rule_id].matched:
-                if self.vocab.conclusion(key) is None:
-                    continue
-                for v in values if isinstance(values, tuple) else (values,):
-                    pending.extend(f.rule for f in inference.trace if (key, v) in f.concluded)
-        return [f for f in inference.trace if f.rule in needed]
+            return how_chain(inference, self.vocab, step=option)
+        return how_chain(inference, self.vocab, conclusion=(str(item.question.key), option))
 
     def how_lines(self, item: Item, option: str) -> list[str]:
         chain = self.support(item, option)

@@ -78,3 +78,10 @@ def test_condition_text():
         "the conclusion Working diagnosis is 'ALK-negative IMT' and ROS1 status is not known yet "
         "and PDGFRB status is not known yet"
     )
+
+
+def test_how_chain_of_a_conclusion():
+    inference = ENGINE.infer(Facts.of({"histology": IMT, "alk_ihc": "positive"}))
+    chain = how_chain(inference, BASE.vocabulary, conclusion=("molecular_profile", "alk_rearrangement"))
+    assert [f.rule for f in chain] == ["histology-consistent-with-imt", "alk-positive-imt", "alk-drives-growth"]
+    assert how_chain(inference, BASE.vocabulary, conclusion=("recurrence_risk", "higher")) == []
