@@ -9,6 +9,5 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 DISCLAIMER = (
-    "TEACHING AID ONLY - not a diagnostic tool. Fictional cases; never use it "
-    "to diagnose or treat a real patient."
+    "TEACHING AID ONLY - not a diagnostic tool. Fictional cases; never use it to diagnose or treat a real patient."
 )

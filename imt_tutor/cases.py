@@ -51,11 +51,29 @@ OPTIONAL_ANSWER_KEYS = ("because",)
 # Mapping keys that look like a patient identifier (compared lower-case, "-" as "_").
 IDENTIFIER_KEYS = frozenset(
     {
-        "name", "patient", "patient_name", "first_name", "last_name", "surname", "full_name",
-        "dob", "date_of_birth", "birth_date", "birthdate",
-        "mrn", "record_number", "medical_record_number", "hospital_number", "nhs_number",
-        "ssn", "social_security_number",
-        "address", "postcode", "zip", "phone", "email",
+        "name",
+        "patient",
+        "patient_name",
+        "first_name",
+        "last_name",
+        "surname",
+        "full_name",
+        "dob",
+        "date_of_birth",
+        "birth_date",
+        "birthdate",
+        "mrn",
+        "record_number",
+        "medical_record_number",
+        "hospital_number",
+        "nhs_number",
+        "ssn",
+        "social_security_number",
+        "address",
+        "postcode",
+        "zip",
+        "phone",
+        "email",
     }
 )
 # Calendar dates (2001-02-03, 3/2/01, 03.02.2001) look like dates of birth.
@@ -240,8 +258,9 @@ class _CaseParser:
             if "id" not in data:
                 self.add("a case needs an 'id' (kebab-case, like 'lung-cough-alk-positive')", data.location)
             else:
-                self.add(f"case id must be kebab-case (like 'lung-cough-alk-positive'); got {case_id!r}",
-                         where(data, "id"))
+                self.add(
+                    f"case id must be kebab-case (like 'lung-cough-alk-positive'); got {case_id!r}", where(data, "id")
+                )
             case_id = None
 
         found: list[tuple[str, Location]] = []
@@ -274,8 +293,7 @@ class _CaseParser:
                     continue
                 first = seen.get(stage.id)
                 if first is not None:
-                    self.add(f"duplicate stage id '{stage.id}' (first defined at line {first.line})",
-                             stage.location)
+                    self.add(f"duplicate stage id '{stage.id}' (first defined at line {first.line})", stage.location)
                     continue
                 if stage.location is not None:
                     seen[stage.id] = stage.location
@@ -304,8 +322,10 @@ class _CaseParser:
         questions: list[Question] = []
         raw_questions = raw.get("questions")
         if not isinstance(raw_questions, YamlList) or not raw_questions:
-            self.add(f"{what} needs 'questions': a list of at least one question",
-                     where(raw, "questions") if "questions" in raw else raw.location)
+            self.add(
+                f"{what} needs 'questions': a list of at least one question",
+                where(raw, "questions") if "questions" in raw else raw.location,
+            )
         else:
             seen: dict[str, Location] = {}
             for index, raw_question in enumerate(raw_questions):
@@ -403,12 +423,15 @@ class _CaseParser:
         if "answer" in raw:
             answer = self.ids(raw, "answer", what, kind, key, answer_choices, allow_empty=True, as_answer=True)
             if answer is not None and key == WORKING_DIAGNOSIS and len(answer) > 1:
-                self.add(f"'answer' of {what}: the working diagnosis is one value, not {len(answer)}",
-                         where(raw, "answer"))
+                self.add(
+                    f"'answer' of {what}: the working diagnosis is one value, not {len(answer)}", where(raw, "answer")
+                )
         reason = self.text(raw, "answer_reason", what, required=False)
         if "answer" in raw and not reason and "answer_reason" not in raw:
-            self.add(f"{what} overrides the derived answer: 'answer' needs an 'answer_reason' saying why",
-                     raw.key_location("answer"))
+            self.add(
+                f"{what} overrides the derived answer: 'answer' needs an 'answer_reason' saying why",
+                raw.key_location("answer"),
+            )
         if "answer_reason" in raw and "answer" not in raw:
             self.add(f"'answer_reason' of {what} needs an 'answer' to explain", raw.key_location("answer_reason"))
         if not question_id or kind is None:
@@ -425,16 +448,21 @@ class _CaseParser:
             return None
         conclusion_ids = [c.id for c in self.vocab.conclusions]
         if "key" not in raw:
-            self.add(f"{what} is a conclusion question and needs a 'key': one of {', '.join(conclusion_ids)}",
-                     raw.location)
+            self.add(
+                f"{what} is a conclusion question and needs a 'key': one of {', '.join(conclusion_ids)}", raw.location
+            )
             return None
         if not isinstance(key, str) or self.vocab.conclusion(key) is None:
             if isinstance(key, str) and self.vocab.fact(key) is not None:
-                self.add(f"'{key}' in {what} is a fact the case reveals, not a conclusion the rules derive",
-                         where(raw, "key"))
+                self.add(
+                    f"'{key}' in {what} is a fact the case reveals, not a conclusion the rules derive",
+                    where(raw, "key"),
+                )
             else:
-                self.add(f"unknown conclusion key {key!r} in {what}{did_you_mean(str(key), conclusion_ids)}",
-                         where(raw, "key"))
+                self.add(
+                    f"unknown conclusion key {key!r} in {what}{did_you_mean(str(key), conclusion_ids)}",
+                    where(raw, "key"),
+                )
             return None
         return key
 
@@ -584,8 +612,11 @@ def load_answers(
     locations: dict[str, Location] = {}
     for key in data:
         if key not in ANSWER_KEYS + OPTIONAL_ANSWER_KEYS:
-            problems.add(f"unknown key '{key}' in an answer file{did_you_mean(key, ANSWER_KEYS)}; "
-                         f"expected {', '.join(ANSWER_KEYS)}", data.key_location(key))
+            problems.add(
+                f"unknown key '{key}' in an answer file{did_you_mean(key, ANSWER_KEYS)}; "
+                f"expected {', '.join(ANSWER_KEYS)}",
+                data.key_location(key),
+            )
     if "because" in data and not isinstance(data["because"], YamlMap):
         problems.add("'because' must be a mapping of question id: rule ids", data.value_location("because"))
     for key in ANSWER_KEYS:
@@ -596,12 +627,16 @@ def load_answers(
 
     student = data.get("student")
     if "student" in data and (not _is_text(student) or len(str(student)) > MAX_STUDENT_CHARS):
-        problems.add(f"'student' must be non-empty text of at most {MAX_STUDENT_CHARS} characters",
-                     data.value_location("student"))
+        problems.add(
+            f"'student' must be non-empty text of at most {MAX_STUDENT_CHARS} characters",
+            data.value_location("student"),
+        )
     case = data.get("case")
     if "case" in data and (not isinstance(case, str) or not KEBAB.match(case)):
-        problems.add(f"'case' must be a case id (kebab-case, like 'lung-cough-alk-positive'); got {_shown(case)}",
-                     data.value_location("case"))
+        problems.add(
+            f"'case' must be a case id (kebab-case, like 'lung-cough-alk-positive'); got {_shown(case)}",
+            data.value_location("case"),
+        )
 
     known_ids: set[str] = set()
     if vocab_or_none is not None:
@@ -616,8 +651,9 @@ def load_answers(
         for qid, value in raw.items():
             key_location = raw.key_location(qid)
             if not QUALIFIED.match(qid):
-                problems.add(f"'{qid}' is not a question id; use stage.question (like 'imaging.next-steps')",
-                             key_location)
+                problems.add(
+                    f"'{qid}' is not a question id; use stage.question (like 'imaging.next-steps')", key_location
+                )
                 continue
             locations[qid] = key_location
             picks = _picks(qid, value, raw.value_location(qid), known_ids, problems, locations)
@@ -641,8 +677,9 @@ def _picks(
         items = list(value)
         item_locations = [value.item_location(i) for i in range(len(value))]
     else:
-        problems.add(f"answer to '{qid}' must be a list of option ids (or [] to pick none); got {_shown(value)}",
-                     location)
+        problems.add(
+            f"answer to '{qid}' must be a list of option ids (or [] to pick none); got {_shown(value)}", location
+        )
         return None
     clean: list[str] = []
     bad = False
@@ -668,14 +705,17 @@ def check_answers(sheet: AnswerSheet, case: Case) -> None:
     problems = Problems()
     fallback = Location(sheet.path, 1, 1)
     if sheet.case != case.id:
-        problems.add(f"this answer file is for case '{sheet.case}', not '{case.id}'",
-                     sheet.location_of("case") or fallback)
+        problems.add(
+            f"this answer file is for case '{sheet.case}', not '{case.id}'", sheet.location_of("case") or fallback
+        )
     questions = {qualified_id(stage, q): q for _, stage, q in iter_questions(case)}
     for qid, picks in sheet.answers:
         question = questions.get(qid)
         if question is None:
-            problems.add(f"unknown question '{qid}' in case '{case.id}'{did_you_mean(qid, questions)}",
-                         sheet.location_of(qid) or fallback)
+            problems.add(
+                f"unknown question '{qid}' in case '{case.id}'{did_you_mean(qid, questions)}",
+                sheet.location_of(qid) or fallback,
+            )
             continue
         for index, pick in enumerate(picks):
             if pick not in question.options:

@@ -150,8 +150,9 @@ Examples:
 """,
 )
 @click.argument("facts_file", required=False, metavar="[FACTS_FILE|-]")
-@click.option("--fact", "fact_options", multiple=True, metavar="KEY=VALUE",
-              help="A fact; repeat it, or KEY=a,b for a list.")
+@click.option(
+    "--fact", "fact_options", multiple=True, metavar="KEY=VALUE", help="A fact; repeat it, or KEY=a,b for a list."
+)
 @click.option("--why-not", "why_not_steps", multiple=True, metavar="STEP", help="Explain why STEP is (not) suggested.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.pass_obj
@@ -422,10 +423,18 @@ Examples:
 """,
 )
 @click.argument("case_ref", metavar="CASE")
-@click.option("--answers", "answers_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Take the answers from this answers file (YAML: student, case, answers).")
-@click.option("--transcript", "transcript_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Save the transcript here (default: in your data folder).")
+@click.option(
+    "--answers",
+    "answers_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Take the answers from this answers file (YAML: student, case, answers).",
+)
+@click.option(
+    "--transcript",
+    "transcript_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the transcript here (default: in your data folder).",
+)
 @click.option("--resume", is_flag=True, help="Continue the saved run at its first unanswered question.")
 @click.option("--restart", is_flag=True, help="Start over, replacing a saved run.")
 @CASES_DIR_OPTION
@@ -484,8 +493,9 @@ def run_command(
 
         hint = _resume_command(ctx, case_ref, transcript_path, cases_dir)
         try:
-            finished = play(run, console, interactive=interactive, save=saver,
-                            answers=from_sheet if sheet is not None else None)
+            finished = play(
+                run, console, interactive=interactive, save=saver, answers=from_sheet if sheet is not None else None
+            )
         except (KeyboardInterrupt, click.Abort):
             _stopped(saver, hint, "Interrupted.")
             ctx.exit(130)
@@ -594,7 +604,6 @@ def key_command(state: State, case_ref: str, fmt: str, cases_dir: Path | None) -
             lines.append("  #   nothing expected: no rule supports any option at this stage")
         lines.append(f"  {_yaml_id(item.qid)}: [{', '.join(_yaml_id(e) for e in expected)}]")
     click.echo("\n".join(lines))
-
 
 
 def run() -> None:  # pragma: no cover - console entry for python -m

@@ -259,9 +259,9 @@ class _Alpha:
 
 
 def _atom(expr: dict[str, Any]) -> tuple[str, str, Any]:
-    (name, value), = expr.items()
+    ((name, value),) = expr.items()
     if name in ("$ex", "$nex"):
-        (prop, arg), = value.items()
+        ((prop, arg),) = value.items()
         return name, prop, arg
     return "$eq", name, value
 
@@ -680,4 +680,3 @@ class DurableEngine:
             ruleset = self._host.get_ruleset(self._ruleset_name)
             self._host = None
             self._native.delete_ruleset(ruleset._handle)
-

@@ -113,8 +113,7 @@ class CaseRun:
         self.engine = engine
         self.case = case
         self.items = tuple(
-            Item(n, i, stage, q, qualified_id(stage, q))
-            for n, (i, stage, q) in enumerate(iter_questions(case), 1)
+            Item(n, i, stage, q, qualified_id(stage, q)) for n, (i, stage, q) in enumerate(iter_questions(case), 1)
         )
         self._by_qid = {item.qid: item for item in self.items}
         self._inferences: dict[int, Inference] = {}
@@ -280,8 +279,11 @@ class CaseRun:
         tone = "good" if score.full else "bad"
         sections = [Section(f"Score: {score.points:.2f} / 1", tuple(head), tone)]
         if not chosen and not expected:
-            sections.append(Section("Right: nothing applies here.",
-                                    ("No rule expects any of these options at this stage.",), "good"))
+            sections.append(
+                Section(
+                    "Right: nothing applies here.", ("No rule expects any of these options at this stage.",), "good"
+                )
+            )
         for pick in score.hits:
             title = f"Right: {labels[pick]} - how the rules get there:"
             sections.append(Section(title, tuple(self.how_lines(item, pick)), "good"))
@@ -359,8 +361,10 @@ class CaseRun:
                     if self.vocab.fact(key) is not None and (key, value) not in found:
                         found.append((key, value))
         if not found:
-            return ("Hint: for each option, ask whether what the rules need for it is known yet - "
-                    "or whether it has already been done.")
+            return (
+                "Hint: for each option, ask whether what the rules need for it is known yet - "
+                "or whether it has already been done."
+            )
         new = set(dict(item.stage.reveal.items))
         found.sort(key=lambda pair: pair[0] not in new)
         key, value = found[n % len(found)]
@@ -482,8 +486,14 @@ HELP_LINES = (
 def _paragraph(text: str, width: int, indent: str = "") -> list[str]:
     out: list[str] = []
     for para in text.strip().split("\n\n"):
-        out += textwrap.wrap(" ".join(para.split()), width, initial_indent=indent, subsequent_indent=indent,
-                             break_long_words=False, break_on_hyphens=False) or [""]
+        out += textwrap.wrap(
+            " ".join(para.split()),
+            width,
+            initial_indent=indent,
+            subsequent_indent=indent,
+            break_long_words=False,
+            break_on_hyphens=False,
+        ) or [""]
     return out
 
 

@@ -53,9 +53,7 @@ def now() -> str:
 # --------------------------------------------------------------------- where
 
 
-def data_dir(
-    env: Mapping[str, str] | None = None, platform: str | None = None, home: Path | None = None
-) -> Path:
+def data_dir(env: Mapping[str, str] | None = None, platform: str | None = None, home: Path | None = None) -> Path:
     """The user's data folder for imt-tutor (like platformdirs' user_data_dir).
 
     Linux and other Unix: ``$XDG_DATA_HOME/imt-tutor`` (an absolute
@@ -116,8 +114,14 @@ class Transcript:
     def with_answer(self, record: AnswerRecord) -> Transcript:
         kept = tuple(a for a in self.answers if a.question != record.question)
         return Transcript(
-            self.case, self.case_file, self.questions, (*kept, record), self.student,
-            self.started_at, record.answered_at, __version__,
+            self.case,
+            self.case_file,
+            self.questions,
+            (*kept, record),
+            self.student,
+            self.started_at,
+            record.answered_at,
+            __version__,
         )
 
 

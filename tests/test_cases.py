@@ -323,8 +323,15 @@ def test_every_problem_is_collected(tmp_path: Path, vocab: Vocabulary) -> None:
 
 @pytest.mark.parametrize(
     ("key", "shown"),
-    [("name", "name"), ("DOB", "DOB"), ("date-of-birth", "date-of-birth"), ("MRN", "MRN"),
-     ("nhs_number", "nhs_number"), ("Email", "Email"), ("postcode", "postcode")],
+    [
+        ("name", "name"),
+        ("DOB", "DOB"),
+        ("date-of-birth", "date-of-birth"),
+        ("MRN", "MRN"),
+        ("nhs_number", "nhs_number"),
+        ("Email", "Email"),
+        ("postcode", "postcode"),
+    ],
 )
 def test_identifier_keys_anywhere_are_rejected(tmp_path: Path, vocab: Vocabulary, key: str, shown: str) -> None:
     # Nested inside a question, three levels down.
@@ -400,8 +407,11 @@ def inference_for(base: RuleBase, **facts: str | tuple[str, ...]):  # type: igno
 def test_derived_answers(base: RuleBase) -> None:
     vocab = base.vocabulary
     inference = inference_for(
-        base, site="lung", imaging_finding="mass",
-        histology="myofibroblastic_spindle_cells_with_inflammatory_infiltrate", alk_ihc="positive",
+        base,
+        site="lung",
+        imaging_finding="mass",
+        histology="myofibroblastic_spindle_cells_with_inflammatory_infiltrate",
+        alk_ihc="positive",
         resectability="resectable",
     )
     wd = Question("wd", "conclusion", "working_diagnosis", "?", vocab.conclusion("working_diagnosis").value_ids)  # type: ignore[union-attr]
@@ -417,8 +427,10 @@ def test_derived_answers(base: RuleBase) -> None:
     assert derived_answer(differential, inference, vocab) == ()
 
     invasive = inference_for(
-        base, histology="myofibroblastic_spindle_cells_with_inflammatory_infiltrate",
-        local_invasion="present", metastasis="absent",
+        base,
+        histology="myofibroblastic_spindle_cells_with_inflammatory_infiltrate",
+        local_invasion="present",
+        metastasis="absent",
     )
     behaviour = Question("b", "conclusion", "behaviour", "?", ("locally_invasive", "metastasis_absent_as_expected"))
     assert derived_answer(behaviour, invasive, vocab) == ("locally_invasive", "metastasis_absent_as_expected")
@@ -501,8 +513,10 @@ def test_load_cases_rejects_duplicates_with_both_locations(tmp_path: Path, vocab
     with pytest.raises(DataError) as excinfo:
         load_cases(tmp_path, vocab)
     text = str(excinfo.value)
-    assert f"{tmp_path / 'other.yaml'}:1:1: case 'minimal': duplicate case id (first defined at " \
-           f"{tmp_path / 'minimal.yaml'}:1:1)" in text
+    assert (
+        f"{tmp_path / 'other.yaml'}:1:1: case 'minimal': duplicate case id (first defined at "
+        f"{tmp_path / 'minimal.yaml'}:1:1)" in text
+    )
 
 
 def test_load_cases_wants_file_named_after_id(tmp_path: Path, vocab: Vocabulary) -> None:
@@ -591,10 +605,8 @@ def test_answers_from_a_stream(lung_case: Case) -> None:
             [
                 "4:54: answer to 'presentation.next-steps': each pick must be an option id (text); got 3",
                 "4:57: answer to 'presentation.next-steps': each pick must be an option id (text); got true",
-                "5:23: answer to 'imaging.next-steps' must be a list of option ids (or [] to pick none); "
-                "got a mapping",
-                "6:24: answer to 'imaging.differential' must be a list of option ids (or [] to pick none); "
-                "got nothing",
+                "5:23: answer to 'imaging.next-steps' must be a list of option ids (or [] to pick none); got a mapping",
+                "6:24: answer to 'imaging.differential' must be a list of option ids (or [] to pick none); got nothing",
             ],
         ),
         (

@@ -101,8 +101,9 @@ def test_infer_unknown_why_not_step_is_a_usage_error() -> None:
 
 
 def test_infer_why_not_and_json() -> None:
-    result = invoke(["infer", "--fact", "site=lung", "--fact", "symptoms=cough", "--why-not", "biopsy",
-                     "--format", "json"])
+    result = invoke(
+        ["infer", "--fact", "site=lung", "--fact", "symptoms=cough", "--why-not", "biopsy", "--format", "json"]
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
     assert doc["disclaimer"] == DISCLAIMER
@@ -268,8 +269,11 @@ def test_run_and_key_accept_a_case_file(tmp_path: Path) -> None:
 def test_run_with_cases_dir(tmp_path: Path) -> None:
     (tmp_path / "c").mkdir()
     shutil.copy(cases_dir() / f"{LUNG}.yaml", tmp_path / "c")
-    result = invoke(["run", LUNG, "--cases-dir", str(tmp_path / "c"), "--transcript", str(tmp_path / "t.json")],
-                    input="quit\n", tmp_path=tmp_path)
+    result = invoke(
+        ["run", LUNG, "--cases-dir", str(tmp_path / "c"), "--transcript", str(tmp_path / "t.json")],
+        input="quit\n",
+        tmp_path=tmp_path,
+    )
     assert result.exit_code == 0
     assert "Case: A cough that would not settle" in result.output
 
@@ -316,7 +320,13 @@ def test_python_dash_m_runs_the_cli() -> None:
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "-m", "imt_tutor", "--version"], capture_output=True, text=True,
-                            timeout=60, cwd=ROOT, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "imt_tutor", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"imt-tutor {__version__} (engine: ")

@@ -50,9 +50,7 @@ def key_lines(case_id: str) -> list[str]:
 
 
 def section_text(feedback: Feedback, title_start: str) -> str:
-    return "\n".join(
-        "\n".join((s.title, *s.lines)) for s in feedback.sections if s.title.startswith(title_start)
-    )
+    return "\n".join("\n".join((s.title, *s.lines)) for s in feedback.sections if s.title.startswith(title_start))
 
 
 class FakeConsole:
@@ -323,7 +321,9 @@ def test_no_color_and_colour() -> None:
 def test_run_output_fits_80_columns_and_has_no_colour_in_a_pipe(tmp_path: Path) -> None:
     lines = ["2,8,10", "why", "1,2,3,4", "why-not 5"] + ["-"] * 20
     result = CliRunner().invoke(
-        main, ["run", LUNG, "--transcript", str(tmp_path / "t.json")], input="\n".join(lines) + "\n",
+        main,
+        ["run", LUNG, "--transcript", str(tmp_path / "t.json")],
+        input="\n".join(lines) + "\n",
         env={"XDG_DATA_HOME": str(tmp_path)},
     )
     assert result.exit_code == 0, result.output
@@ -351,7 +351,9 @@ def test_transcript_is_written_after_every_answer(tmp_path: Path, monkeypatch: p
     assert counts == [1, 2, 3]
     saved = load_transcript(t)
     assert [a.question for a in saved.answers] == [
-        "presentation.next-steps", "presentation.pattern", "imaging.next-steps"
+        "presentation.next-steps",
+        "presentation.pattern",
+        "imaging.next-steps",
     ]
     assert saved.answers[0].picks == ("cross_sectional_imaging",)
     assert "Score: 1.00 / 1" in saved.answers[0].feedback
@@ -576,8 +578,9 @@ def test_data_dir_per_platform(tmp_path: Path) -> None:
 def test_transcript_module_loads_what_it_saves(tmp_path: Path) -> None:
     run = new_run(LUNG)
     feedback = run.answer("presentation.next-steps", ["biopsy"])
-    record = transcript_module.AnswerRecord("presentation.next-steps", ("biopsy",), feedback.score.points,
-                                            feedback.text(), transcript_module.now())
+    record = transcript_module.AnswerRecord(
+        "presentation.next-steps", ("biopsy",), feedback.score.points, feedback.text(), transcript_module.now()
+    )
     t = Transcript(LUNG, "x.yaml", run.signature(), student="Ann").with_answer(record)
     save_transcript(tmp_path / "t.json", t)
     assert load_transcript(tmp_path / "t.json") == t
