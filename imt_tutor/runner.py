@@ -25,6 +25,7 @@ from .errors import DataError, Location
 from .evaluator import check
 from .explain import firing_lines, how_chain, pair_text, unmet_text, why_not
 from .grading import CaseScore, QuestionScore, score_case, score_question
+from .inference import Engine
 from .models import Case, Facts, Firing, Inference, Question, RuleBase, Stage
 from .report import conclusion_lines, wrap_lines
 from .rulebase import observed_keys, producers
@@ -50,12 +51,6 @@ NOTHING = ("-", "none")
 
 class PickError(ValueError):
     """An answer that names no option of the question (the message says why)."""
-
-
-class Engine(Protocol):
-    name: str
-
-    def infer(self, facts: Facts) -> Inference: ...
 
 
 @dataclass(frozen=True)
