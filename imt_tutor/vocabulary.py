@@ -230,14 +230,22 @@ def load_vocabulary(path: str | Path) -> Vocabulary:
 # --------------------------------------------------------------------- facts
 
 
-def _fact_value(vocab: Vocabulary, key: str, raw: Any, loc: Location | None, problems: Problems) -> FactValue | None:
+def _fact_value(
+    vocab: Vocabulary,
+    key: str,
+    raw: Any,
+    loc: Location | None,
+    problems: Problems,
+    key_loc: Location | None = None,
+) -> FactValue | None:
+    """Check one fact; ``loc`` is where its value is written, ``key_loc`` its key."""
     fact = vocab.fact(key)
     if fact is None:
         hint = did_you_mean(key, [f.id for f in vocab.facts])
         if vocab.conclusion(key) is not None:
-            problems.add(f"'{key}' is a conclusion the rules derive, not a fact a case can state", loc)
+            problems.add(f"'{key}' is a conclusion the rules derive, not a fact a case can state", key_loc or loc)
         else:
-            problems.add(f"unknown fact '{key}'{hint}", loc)
+            problems.add(f"unknown fact '{key}'{hint}", key_loc or loc)
         return None
     values = list(raw) if isinstance(raw, (list, tuple)) else [raw]
     if not values:
@@ -279,7 +287,8 @@ def parse_facts(
     else:
         for key, raw in data.items():
             loc = where(data, key) if isinstance(data, YamlMap) else location
-            value = _fact_value(vocab, str(key), raw, loc, problems)
+            key_loc = where(data, key, value=False) if isinstance(data, YamlMap) else location
+            value = _fact_value(vocab, str(key), raw, loc, problems, key_loc)
             if value is not None:
                 result[str(key)] = value
     if own:

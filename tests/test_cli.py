@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -330,3 +331,16 @@ def test_python_dash_m_runs_the_cli() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"imt-tutor {__version__} (engine: ")
+
+
+HOSTILE_YAML = sorted((Path(__file__).parent / "data" / "yaml").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", HOSTILE_YAML, ids=lambda p: p.name)
+def test_every_hostile_yaml_file_is_one_line_exit_1(path: Path) -> None:
+    result = invoke(["infer", str(path)])
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 1, result.output
+    assert re.match(rf"{re.escape(str(path))}:\d+:\d+: \S", lines[0]), lines[0]
+    assert "Traceback" not in result.output

@@ -94,7 +94,7 @@ def test_unknown_key_and_conclusion_key(vocab):
     with pytest.raises(DataErrors) as excinfo:
         parse_facts(vocab, data)
     lines = str(excinfo.value).splitlines()
-    assert lines[0] == "f.yaml:1:8: unknown fact 'sites' (did you mean 'site'?)"
+    assert lines[0] == "f.yaml:1:1: unknown fact 'sites' (did you mean 'site'?)"
     assert "is a conclusion the rules derive" in lines[1]
 
 
