@@ -26,7 +26,18 @@ from .loading import load_yaml_file, load_yaml_stream
 from .models import AnswerSheet, Case, Facts, Rule, RuleBase
 from .report import infer_json, infer_text, wrap_lines
 from .rulebase import load_rulebase
-from .runner import CaseRun, ClickConsole, Console, Feedback, Item, StreamConsole, colour_allowed, play, show_lines
+from .runner import (
+    CaseRun,
+    ClickConsole,
+    Console,
+    Feedback,
+    Item,
+    StreamConsole,
+    TerminalLines,
+    colour_allowed,
+    play,
+    show_lines,
+)
 from .transcript import AnswerRecord, Transcript, default_transcript_path, load_transcript, now, save_transcript
 from .vocabulary import Problems, did_you_mean, parse_fact_options, parse_facts
 
@@ -477,9 +488,9 @@ def run_command(
         except DataError as e:
             fail(e)
         saver = _Saver(path, transcript)
-        output = ClickConsole(color=colour_allowed())
         stdin = sys.stdin
         interactive = sheet is None and stdin.isatty()
+        output = ClickConsole(color=colour_allowed(), lines=TerminalLines(stdin.fileno()) if interactive else None)
         console: Console = output if interactive or sheet is not None else StreamConsole(output, stdin.readline)
 
         def from_sheet(item: Item) -> tuple[str, ...]:

@@ -166,3 +166,22 @@ def test_ctrl_c_saves_and_resume_continues(tmp_path: Path) -> None:
     saved = json.loads(transcript.read_text(encoding="utf-8"))
     assert [a["question"] for a in saved["answers"]][-1] == "imaging.next-steps"
     assert saved["answers"][-1]["points"] == 1.0
+
+
+def test_ctrl_c_right_after_the_prompt_is_never_lost(tmp_path: Path) -> None:
+    """input() can note a Ctrl-C that lands between the prompt and the read and
+    then wait for Enter (16 times in 40 here, on a busy machine). Each try
+    presses Ctrl-C the moment the prompt appears; each must stop the run."""
+    exe = script()
+    env = environment(tmp_path)
+    for attempt in range(8):
+        transcript = tmp_path / f"t{attempt}.json"
+        term = Terminal([exe, "run", LUNG, "--transcript", str(transcript)], env)
+        try:
+            term.expect(PROMPT)
+            term.send(b"\x03")
+            status = term.wait(timeout=15.0)
+        finally:
+            term.kill()
+        assert status == 130, (attempt, term.text)
+        assert "Interrupted." in term.text

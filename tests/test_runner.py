@@ -12,6 +12,7 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
+from imt_tutor import runner
 from imt_tutor import transcript as transcript_module
 from imt_tutor.cases import check_answers, load_answers, load_cases
 from imt_tutor.cli import main
@@ -584,3 +585,25 @@ def test_transcript_module_loads_what_it_saves(tmp_path: Path) -> None:
     t = Transcript(LUNG, "x.yaml", run.signature(), student="Ann").with_answer(record)
     save_transcript(tmp_path / "t.json", t)
     assert load_transcript(tmp_path / "t.json") == t
+
+
+# --------------------------------------------------------------------- terminal lines
+
+
+def test_terminal_lines_splits_what_is_typed(tmp_path: Path) -> None:
+    read, write = os.pipe()
+    try:
+        os.write(write, b"1,2\r\nbiopsy\nnsa")
+        lines = runner.TerminalLines(read, poll=0.01)
+        assert lines.readline() == "1,2"
+        assert lines.readline() == "biopsy"
+        os.write(write, "ïds\n".encode())
+        assert lines.readline() == "nsaïds"
+        os.close(write)
+        write = -1
+        with pytest.raises(EOFError):
+            lines.readline()
+    finally:
+        os.close(read)
+        if write != -1:
+            os.close(write)
