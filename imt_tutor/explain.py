@@ -7,11 +7,26 @@ suggest it and the first of its conditions this case does not meet.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .errors import DataError, Location
 from .evaluator import Check, check
-from .models import AllOf, AnyOf, Condition, Facts, FactValue, Firing, Inference, Is, Known, Not, RuleBase, Vocabulary
+from .models import (
+    AllOf,
+    AnyOf,
+    Condition,
+    Facts,
+    FactValue,
+    Firing,
+    Inference,
+    Is,
+    Known,
+    Not,
+    Rule,
+    RuleBase,
+    Vocabulary,
+)
 from .rulebase import producers
 from .vocabulary import did_you_mean
 
@@ -162,14 +177,16 @@ def why_not(base: RuleBase, inference: Inference, step: str) -> WhyNot:
             Location("--why-not"),
         )
     because = dict(inference.suggestions()).get(step, ())
+    gaps = () if because else rule_gaps(base, inference, [r for r in base.rules if step in r.suggest])
+    return WhyNot(step, entry.label, bool(because), tuple(because), gaps)
+
+
+def rule_gaps(base: RuleBase, inference: Inference, rules: Iterable[Rule]) -> tuple[RuleGap, ...]:
+    """For each of ``rules`` that did not fire: its first unmet condition, in words."""
     conclusions = {(k, v) for k, v, _ in inference.conclusions()}
     gaps = []
-    if not because:
-        for rule in base.rules:
-            if step not in rule.suggest:
-                continue
-            result = check(rule.when, inference.facts, conclusions)
-            unmet = result.first_unmet()
-            if unmet is not None:
-                gaps.append(RuleGap(rule.id, rule.source, unmet_text(base, unmet, inference.facts)))
-    return WhyNot(step, entry.label, bool(because), tuple(because), tuple(gaps))
+    for rule in rules:
+        unmet = check(rule.when, inference.facts, conclusions).first_unmet()
+        if unmet is not None:
+            gaps.append(RuleGap(rule.id, rule.source, unmet_text(base, unmet, inference.facts)))
+    return tuple(gaps)

@@ -23,8 +23,7 @@ import click
 from . import DISCLAIMER
 from .cases import expected_answer, facts_at, iter_questions, option_label, qualified_id
 from .errors import DataError, Location
-from .evaluator import check
-from .explain import firing_lines, how_chain, pair_text, unmet_text, why_not
+from .explain import firing_lines, how_chain, pair_text, rule_gaps, why_not
 from .grading import CaseScore, QuestionScore, score_case, score_question
 from .inference import Engine
 from .models import Case, Facts, Firing, Inference, Question, RuleBase, Stage
@@ -210,12 +209,9 @@ class CaseRun:
         makers = producers(self.base.rules, key, (value,))
         if not makers:
             return [f"'{label}' is not concluded: no rule concludes it."]
-        concluded = {(k, v) for k, v, _ in inference.conclusions()}
         lines = [f"'{label}' is not concluded here:"]
-        for rule in makers:
-            unmet = check(rule.when, inference.facts, concluded).first_unmet()
-            if unmet is not None:
-                lines.append(f"  {rule.id} [{rule.source}] {unmet_text(self.base, unmet, inference.facts)}.")
+        for gap in rule_gaps(self.base, inference, makers):
+            lines.append(f"  {gap.rule} [{gap.source}] {gap.unmet}.")
         return lines
 
     def state_lines(self, stage_index: int) -> list[Section]:
@@ -380,8 +376,9 @@ class CaseRun:
         if item.question.kind == "conclusion":
             if target not in options:
                 raise PickError(f"'{arg}' is not an option here{did_you_mean(arg, options)}.")
-            if self.because(item, target):
-                return [f"'{self.label(item, target)}' IS concluded here, by: {', '.join(self.because(item, target))}."]
+            rules = self.because(item, target)
+            if rules:
+                return [f"'{self.label(item, target)}' IS concluded here, by: {', '.join(rules)}."]
             return self._conclusion_why_not(item, target, self.inference(item.stage_index))
         steps = [s.id for s in self.vocab.next_steps]
         if target not in steps:
