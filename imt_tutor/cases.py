@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 from .errors import DataError, Location
 from .loading import YamlList, YamlMap, load_yaml_file, load_yaml_stream
 from .models import AnswerSheet, Case, Facts, Inference, Question, Stage, Vocabulary
+from .rulebase import KEBAB
 from .vocabulary import Problems, did_you_mean, parse_facts, where
 
 __all__ = [
@@ -37,7 +38,6 @@ __all__ = [
 QUESTION_KINDS = ("next_steps", "conclusion")
 WORKING_DIAGNOSIS = "working_diagnosis"
 
-KEBAB = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 QUALIFIED = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*\.[a-z0-9]+(-[a-z0-9]+)*$")
 
 CASE_KEYS = ("id", "title", "summary", "fictional", "stages")

@@ -615,11 +615,3 @@ def key_command(state: State, case_ref: str, fmt: str, cases_dir: Path | None) -
             lines.append("  #   nothing expected: no rule supports any option at this stage")
         lines.append(f"  {_yaml_id(item.qid)}: [{', '.join(_yaml_id(e) for e in expected)}]")
     click.echo("\n".join(lines))
-
-
-def run() -> None:  # pragma: no cover - console entry for python -m
-    main(prog_name="imt-tutor")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
