@@ -44,9 +44,9 @@ CASE_KEYS = ("id", "title", "summary", "fictional", "stages")
 STAGE_KEYS = ("id", "narrative", "reveal", "questions", "teaching_points")
 QUESTION_KEYS = ("id", "kind", "key", "prompt", "options", "answer", "answer_reason")
 ANSWER_KEYS = ("student", "case", "answers")
-# ``imt-tutor key --format json`` adds the rules behind each answer; they are
-# information only, so an answer file may carry them and they are ignored.
-OPTIONAL_ANSWER_KEYS = ("because",)
+# ``imt-tutor key --format json`` adds the rules behind each answer and the
+# disclaimer; they are information only, so an answer file may carry them.
+OPTIONAL_ANSWER_KEYS = ("because", "disclaimer")
 
 # Mapping keys that look like a patient identifier (compared lower-case, "-" as "_").
 IDENTIFIER_KEYS = frozenset(
@@ -619,6 +619,8 @@ def load_answers(
             )
     if "because" in data and not isinstance(data["because"], YamlMap):
         problems.add("'because' must be a mapping of question id: rule ids", data.value_location("because"))
+    if "disclaimer" in data and not isinstance(data["disclaimer"], str):
+        problems.add("'disclaimer' must be text", data.value_location("disclaimer"))
     for key in ANSWER_KEYS:
         if key not in data:
             problems.add(f"an answer file needs '{key}'", top)

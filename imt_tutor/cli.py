@@ -594,6 +594,7 @@ def key_command(state: State, case_ref: str, fmt: str, cases_dir: Path | None) -
             "case": case.id,
             "answers": {item.qid: list(expected) for item, expected, _ in rows},
             "because": {item.qid: because for item, _, because in rows},
+            "disclaimer": DISCLAIMER,
         }
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
         return

@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import DISCLAIMER, __version__
 from .errors import DataError, Location
 
 __all__ = [
@@ -148,7 +148,7 @@ def transcript_json(t: Transcript) -> dict[str, Any]:
             for a in t.answers
         ],
         "score": {"points": points, "answered": len(t.answers), "questions": len(t.questions)},
-        "disclaimer": "TEACHING AID ONLY - not a diagnostic tool.",
+        "disclaimer": DISCLAIMER,
     }
 
 

@@ -12,7 +12,7 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from imt_tutor import runner
+from imt_tutor import DISCLAIMER, runner
 from imt_tutor import transcript as transcript_module
 from imt_tutor.cases import check_answers, load_answers, load_cases
 from imt_tutor.cli import main
@@ -118,6 +118,7 @@ def test_the_key_file_scores_full_marks_through_the_cli(case_id: str, tmp_path: 
     saved = json.loads(t.read_text(encoding="utf-8"))
     assert saved["case"] == case_id
     assert saved["student"] == "key"
+    assert saved["disclaimer"] == DISCLAIMER
     assert [a["points"] for a in saved["answers"]] == [1.0] * n
     assert saved["score"] == {"points": n, "answered": n, "questions": n}
     assert all(len(line) <= 80 for line in result.stdout.splitlines() if str(tmp_path) not in line)
@@ -142,6 +143,7 @@ def test_key_yaml_names_the_rules_and_json_has_because(tmp_path: Path) -> None:
     assert doc["answers"]["imaging.next-steps"] == ["biopsy"]
     assert doc["because"]["imaging.next-steps"] == ["mass-needs-biopsy"]
     assert set(doc["answers"]) == set(doc["because"])
+    assert doc["disclaimer"] == DISCLAIMER
     # The JSON key is a valid answers file too: it scores full marks.
     key_file = tmp_path / "key.json"
     key_file.write_text(result.stdout, encoding="utf-8")
