@@ -33,7 +33,6 @@ from .runner import (
     Feedback,
     Item,
     StreamConsole,
-    TerminalLines,
     colour_allowed,
     play,
     show_lines,
@@ -490,7 +489,7 @@ def run_command(
         saver = _Saver(path, transcript)
         stdin = sys.stdin
         interactive = sheet is None and stdin.isatty()
-        output = ClickConsole(color=colour_allowed(), lines=TerminalLines(stdin.fileno()) if interactive else None)
+        output = ClickConsole(color=colour_allowed())
         console: Console = output if interactive or sheet is not None else StreamConsole(output, stdin.readline)
 
         def from_sheet(item: Item) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import select
+import sys
 import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -457,7 +458,8 @@ class TerminalLines:
 
 
 class ClickConsole:
-    """The terminal console: click.echo with styles; prompts read from the terminal."""
+    """The terminal console: click.echo with styles; prompts read from the
+    terminal (standard input unless ``lines`` says otherwise)."""
 
     def __init__(self, color: bool | None = None, err: bool = False, lines: TerminalLines | None = None) -> None:
         self.color = color
@@ -472,10 +474,9 @@ class ClickConsole:
 
     def ask(self, prompt: str) -> str:
         if self.lines is None:
-            line = input(prompt)
-        else:
-            click.echo(prompt, nl=False, err=self.err)
-            line = self.lines.readline()
+            self.lines = TerminalLines(sys.stdin.fileno())
+        click.echo(prompt, nl=False, err=self.err)
+        line = self.lines.readline()
         self.line_number += 1
         return line
 
