@@ -20,7 +20,7 @@ from .cases import check_answers, find_case, load_answers, load_cases
 from .data import cases_dir as cases_dir_default
 from .data import rules_dir
 from .errors import DataError, ImtTutorError, Location
-from .explain import condition_text
+from .explain import condition_text, why_not
 from .inference import ENGINE_CHOICES, default_engine_name, engine_label, make_engine
 from .loading import load_yaml_file, load_yaml_stream
 from .models import AnswerSheet, Case, Facts, Rule, RuleBase
@@ -184,8 +184,6 @@ def infer(
         fail(e)
     finally:
         engine.close()
-    from .explain import why_not
-
     why = [why_not(base, inference, s) for s in why_not_steps] if why_not_steps else None
     label = engine_label(engine.name)
     if fmt == "json":
