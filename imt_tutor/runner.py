@@ -634,14 +634,16 @@ def ask_answer(
             except PickError as error:
                 if not interactive:
                     raise DataError(str(error), Location("<stdin>", console.line_number)) from None
-                console.show(f"Sorry: {error}", "warn")
+                show_lines(console, [f"Sorry: {error}"], "warn", width)
             continue
         try:
             picks = run.parse_picks(item.qid, text)
         except PickError as error:
             if not interactive:
                 raise DataError(str(error), Location("<stdin>", console.line_number)) from None
-            console.show(f"Sorry: {error} Please try again ('help' explains the answer format).", "warn")
+            show_lines(
+                console, [f"Sorry: {error} Please try again ('help' explains the answer format)."], "warn", width
+            )
             continue
         if not interactive:
             show_lines(console, [f"Answer: {', '.join(picks) or 'nothing'}"], width=width)

@@ -135,6 +135,7 @@ def test_ctrl_c_saves_and_resume_continues(tmp_path: Path) -> None:
     assert status == 130, term.text
     assert "Interrupted." in term.text
     assert "Traceback" not in term.text
+    assert [line for line in term.text.splitlines() if len(line) > 80 and str(tmp_path) not in line] == []
     assert f"Continue with: imt-tutor run {LUNG} --resume --transcript {transcript}" in term.text
 
     saved = json.loads(transcript.read_text(encoding="utf-8"))
