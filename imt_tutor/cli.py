@@ -467,7 +467,7 @@ def run_command(
     sheet: AnswerSheet | None = None
     if answers_file is not None:
         try:
-            sheet = load_answers(answers_file, base.vocabulary)
+            sheet = load_answers(answers_file)  # check_answers then checks every pick against its question
             check_answers(sheet, case)
         except DataError as e:
             fail(e)

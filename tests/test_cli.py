@@ -344,3 +344,20 @@ def test_every_hostile_yaml_file_is_one_line_exit_1(path: Path) -> None:
     assert len(lines) == 1, result.output
     assert re.match(rf"{re.escape(str(path))}:\d+:\d+: \S", lines[0]), lines[0]
     assert "Traceback" not in result.output
+
+
+def test_run_answers_file_reports_question_and_pick_problems_together(tmp_path: Path) -> None:
+    answers = tmp_path / "a.yaml"
+    answers.write_text(
+        f"student: s\ncase: {LUNG}\nanswers:\n"
+        "  presentation.next-step: [cross_sectional_imaging]\n"
+        "  imaging.next-steps: [biopsi]\n",
+        encoding="utf-8",
+    )
+    result = invoke(["run", LUNG, "--answers", str(answers), "--transcript", str(tmp_path / "t.json")])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"{answers}:4:3: unknown question 'presentation.next-step' in case '{LUNG}' "
+        "(did you mean 'presentation.next-steps'?)",
+        f"{answers}:5:24: 'biopsi' is not an option of question 'imaging.next-steps' (did you mean 'biopsy'?)",
+    ]

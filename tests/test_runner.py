@@ -555,7 +555,9 @@ def test_bad_answers_files_are_located(tmp_path: Path) -> None:
     answers.write_text(f"student: Ann\ncase: {LUNG}\nanswers:\n  imaging.next-steps: [biopsi]\n", encoding="utf-8")
     result = invoke(["run", LUNG, "--answers", str(answers)], tmp_path)
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"{answers}:4:24: answer to 'imaging.next-steps': unknown option 'biopsi'")
+    assert result.stderr == (
+        f"{answers}:4:24: 'biopsi' is not an option of question 'imaging.next-steps' (did you mean 'biopsy'?)\n"
+    )
     other = CASE_IDS[0] if CASE_IDS[0] != LUNG else CASE_IDS[1]
     answers.write_text(f"student: Ann\ncase: {other}\nanswers: {{}}\n", encoding="utf-8")
     result = invoke(["run", LUNG, "--answers", str(answers)], tmp_path)
