@@ -6,7 +6,6 @@ import io
 import math
 import re
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -138,11 +137,10 @@ def test_error_string_format() -> None:
     assert str(error) == ("cases/c01.yaml:5:1: duplicate key 'site' (first defined at line 3)")
 
 
-def test_alias_bomb_fails_fast() -> None:
-    start = time.perf_counter()
-    with pytest.raises(DataError):
+def test_alias_bomb_is_refused() -> None:
+    # How fast it is refused is measured by benchmarks/loading.py, not asserted here.
+    with pytest.raises(DataError, match="alias"):
         load_yaml_file(DATA / "alias_bomb.yaml")
-    assert time.perf_counter() - start < 1.0
 
 
 # --------------------------------------------------------------------------
@@ -701,7 +699,8 @@ def _stream_error(stream: Any, path: str = "<stdin>") -> DataError:
     return info.value
 
 
-def test_large_file_is_fast(tmp_path: Path, loader: str) -> None:
+def test_large_file_loads(tmp_path: Path, loader: str) -> None:
+    # Its load time is printed by benchmarks/loading.py, never asserted here.
     block = "case_{}:\n  site: lung\n  age: {}\n  markers: [alk, 'ros1', no]\n"
     parts: list[str] = []
     size = 0
@@ -713,13 +712,9 @@ def test_large_file_is_fast(tmp_path: Path, loader: str) -> None:
         index += 1
     path = tmp_path / "large.yaml"
     path.write_text("".join(parts), encoding="utf-8")
-    start = time.perf_counter()
     data = load_yaml_file(path)
-    elapsed = time.perf_counter() - start
     assert len(data) == index
     assert data["case_7"]["markers"] == ["alk", "ros1", "no"]
-    if loader == "libyaml" and loading._loader_class(False) is not loading._PureLoader:
-        assert elapsed < 2.0
 
 
 # --------------------------------------------------------------------------
