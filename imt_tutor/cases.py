@@ -18,11 +18,13 @@ from .errors import DataError, Location
 from .loading import YamlList, YamlMap, load_yaml_file, load_yaml_stream
 from .models import AnswerSheet, Case, Facts, Inference, Question, Stage, Vocabulary
 from .rulebase import KEBAB
-from .vocabulary import Problems, did_you_mean, parse_facts, where
+from .vocabulary import Problems, contradictions_in, did_you_mean, parse_facts, where
 
 __all__ = [
     "QUESTION_KINDS",
+    "accepted_answer",
     "check_answers",
+    "check_key",
     "derived_answer",
     "expected_answer",
     "facts_at",
@@ -42,11 +44,21 @@ QUALIFIED = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*\.[a-z0-9]+(-[a-z0-9]+)*$")
 
 CASE_KEYS = ("id", "title", "summary", "fictional", "stages")
 STAGE_KEYS = ("id", "narrative", "reveal", "questions", "teaching_points")
-QUESTION_KEYS = ("id", "kind", "key", "prompt", "options", "answer", "answer_reason")
+QUESTION_KEYS = (
+    "id",
+    "kind",
+    "key",
+    "prompt",
+    "options",
+    "answer",
+    "answer_reason",
+    "expect_nothing",
+    "expect_nothing_reason",
+)
 ANSWER_KEYS = ("student", "case", "answers")
 # ``imt-tutor key --format json`` adds the rules behind each answer and the
 # disclaimer; they are information only, so an answer file may carry them.
-OPTIONAL_ANSWER_KEYS = ("because", "disclaimer")
+OPTIONAL_ANSWER_KEYS = ("because", "accepted", "disclaimer")
 
 # Mapping keys that look like a patient identifier (compared lower-case, "-" as "_").
 IDENTIFIER_KEYS = frozenset(
@@ -143,6 +155,16 @@ def derived_answer(question: Question, inference: Inference, vocab: Vocabulary) 
             return (concluded[-1],)
         return ()
     return tuple(o for o in question.options if o in concluded)
+
+
+def accepted_answer(question: Question, inference: Inference) -> tuple[str, ...]:
+    """Options accepted without being required (a rule's ``accept``), in options
+    order; never any option the author's override expects."""
+    if question.kind != "next_steps":
+        return ()
+    accepted = {step for step, _ in inference.acceptances()}
+    required = set(question.answer or ())
+    return tuple(o for o in question.options if o in accepted and o not in required)
 
 
 def expected_answer(question: Question, inference: Inference, vocab: Vocabulary) -> tuple[str, ...]:
@@ -298,9 +320,25 @@ class _CaseParser:
                 if stage.location is not None:
                     seen[stage.id] = stage.location
                 stages.append(stage)
+        self.check_contradictions(stages)
         if case_id is None:
             return None
         return Case(case_id, title, summary, tuple(stages), self.path, data.location)
+
+    def check_contradictions(self, stages: list[Stage]) -> None:
+        """A stage whose reveals contradict each other or an earlier stage's."""
+        facts = Facts()
+        before: set[str] = set()
+        for stage in stages:
+            facts = facts.merged(stage.reveal)
+            found = contradictions_in(self.vocab, facts)
+            for contradiction in found:
+                if contradiction.id not in before:
+                    self.add(
+                        f"the facts known at stage '{stage.id}' contradict each other: {contradiction.message}",
+                        stage.location,
+                    )
+            before = {c.id for c in found}
 
     def stage(self, raw: Any, location: Location) -> Stage | None:
         if not isinstance(raw, YamlMap):
@@ -434,9 +472,35 @@ class _CaseParser:
             )
         if "answer_reason" in raw and "answer" not in raw:
             self.add(f"'answer_reason' of {what} needs an 'answer' to explain", raw.key_location("answer_reason"))
+        nothing = raw.get("expect_nothing", False)
+        if not isinstance(nothing, bool):
+            self.add(f"'expect_nothing' of {what} must be true or false", where(raw, "expect_nothing"))
+            nothing = False
+        nothing_reason = self.text(raw, "expect_nothing_reason", what, required=False)
+        if nothing and not nothing_reason and "expect_nothing_reason" not in raw:
+            self.add(
+                f"{what} expects nothing: 'expect_nothing' needs an 'expect_nothing_reason' saying why",
+                raw.key_location("expect_nothing"),
+            )
+        if "expect_nothing_reason" in raw and not nothing:
+            self.add(
+                f"'expect_nothing_reason' of {what} needs 'expect_nothing: true'",
+                raw.key_location("expect_nothing_reason"),
+            )
         if not question_id or kind is None:
             return None
-        return Question(question_id, kind, key, prompt, options, answer, reason or None, raw.location)
+        return Question(
+            question_id,
+            kind,
+            key,
+            prompt,
+            options,
+            answer,
+            reason or None,
+            raw.location,
+            bool(nothing),
+            nothing_reason or None,
+        )
 
     def question_key(self, raw: YamlMap, kind: str | None, what: str) -> str | None:
         key = raw.get("key")
@@ -619,6 +683,8 @@ def load_answers(
             )
     if "because" in data and not isinstance(data["because"], YamlMap):
         problems.add("'because' must be a mapping of question id: rule ids", data.value_location("because"))
+    if "accepted" in data and not isinstance(data["accepted"], YamlMap):
+        problems.add("'accepted' must be a mapping of question id: option ids", data.value_location("accepted"))
     if "disclaimer" in data and not isinstance(data["disclaimer"], str):
         problems.add("'disclaimer' must be text", data.value_location("disclaimer"))
     for key in ANSWER_KEYS:
@@ -725,4 +791,43 @@ def check_answers(sheet: AnswerSheet, case: Case) -> None:
                     f"'{pick}' is not an option of question '{qid}'{did_you_mean(pick, question.options)}",
                     sheet.location_of(f"{qid}[{index}]") or sheet.location_of(qid) or fallback,
                 )
+    problems.raise_if_any()
+
+
+def check_key(case: Case, vocab: Vocabulary, inferences: list[Inference]) -> None:
+    """Check the answer key of ``case`` (``inferences``: one per stage), raising
+    every problem at once:
+
+    * a question whose expected answer is empty, unless it is marked
+      ``expect_nothing`` (with a reason), and one so marked that expects something;
+    * a conclusion question whose expected value only restates a fact revealed
+      in the same stage (the vocabulary marks such values with ``restates``).
+    """
+    problems = Problems()
+    for index, stage, question in iter_questions(case):
+        inference = inferences[index]
+        what = f"case '{case.id}': question '{qualified_id(stage, question)}'"
+        expected = expected_answer(question, inference, vocab)
+        where_ = question.location or case.location
+        if not expected and not question.expect_nothing:
+            problems.add(
+                f"{what} expects nothing at this stage; ask something the rules answer, or mark it "
+                "'expect_nothing: true' with an 'expect_nothing_reason'",
+                where_,
+            )
+        elif expected and question.expect_nothing:
+            labels = ", ".join(option_label(vocab, question, e) for e in expected)
+            problems.add(f"{what} is marked 'expect_nothing' but the rules expect: {labels}", where_)
+        if question.kind == "conclusion" and question.key is not None:
+            entry = vocab.conclusion(question.key)
+            revealed = set(dict(stage.reveal.items))
+            for value in expected:
+                term = entry.value(value) if entry is not None else None
+                restated = [k for k in (term.restates if term else ()) if k in revealed]
+                if restated:
+                    problems.add(
+                        f"{what} only restates what this stage reveals ({', '.join(vocab.label(k) for k in restated)}"
+                        f" -> {option_label(vocab, question, value)}); ask what follows from it instead",
+                        where_,
+                    )
     problems.raise_if_any()

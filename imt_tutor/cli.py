@@ -38,7 +38,7 @@ from .runner import (
     show_lines,
 )
 from .transcript import AnswerRecord, Transcript, default_transcript_path, load_transcript, now, save_transcript
-from .vocabulary import Problems, did_you_mean, parse_fact_options, parse_facts
+from .vocabulary import Problems, contradictions_in, did_you_mean, parse_fact_options, parse_facts
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -186,10 +186,12 @@ def infer(
         engine.close()
     why = [why_not(base, inference, s) for s in why_not_steps] if why_not_steps else None
     label = engine_label(engine.name)
+    warnings = contradictions_in(base.vocabulary, facts)
     if fmt == "json":
-        click.echo(json.dumps(infer_json(inference, base.vocabulary, label, why), indent=2, ensure_ascii=False))
+        doc = infer_json(inference, base.vocabulary, label, why, warnings)
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
-        click.echo(infer_text(inference, base.vocabulary, label, why))
+        click.echo(infer_text(inference, base.vocabulary, label, why, warnings))
 
 
 # --------------------------------------------------------------------- rules
@@ -201,6 +203,7 @@ def _rule_json(rule: Rule, base: RuleBase) -> dict[str, Any]:
         "when": condition_text(base.vocabulary, rule.when),
         "conclude": [{"key": k, "value": v} for k, v in rule.conclude],
         "suggest": list(rule.suggest),
+        "accept": list(rule.accept),
         "explanation": rule.explanation,
         "source": rule.source,
         "defined_at": str(rule.location) if rule.location else None,
@@ -212,6 +215,7 @@ def _rule_text(rule: Rule, base: RuleBase) -> list[str]:
     lines = [f"{rule.id}  [{rule.source}]", f"  when: {condition_text(vocab, rule.when)}"]
     lines += [f"  concludes: {vocab.label(k)}: {vocab.label(k, v)}" for k, v in rule.conclude]
     lines += [f"  suggests: {vocab.label(s)}" for s in rule.suggest]
+    lines += [f"  accepts (not required): {vocab.label(s)}" for s in rule.accept]
     lines.append(f"  because: {rule.explanation}")
     if rule.location is not None:
         lines.append(f"  defined at: {rule.location}")
@@ -222,6 +226,7 @@ def _rule_markdown(rule: Rule, base: RuleBase) -> list[str]:
     vocab = base.vocabulary
     then = [f"{vocab.label(k)}: {vocab.label(k, v)}" for k, v in rule.conclude]
     then += [f"suggest {vocab.label(s)}" for s in rule.suggest]
+    then += [f"accept {vocab.label(s)}" for s in rule.accept]
     cells = [rule.id, condition_text(vocab, rule.when), "; ".join(then), rule.explanation, rule.source]
     return ["| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"]
 
@@ -474,6 +479,10 @@ def run_command(
     engine = state.engine()
     try:
         run = CaseRun(base, engine, case)
+        try:
+            run.check_key()
+        except DataError as e:
+            fail(e)
         if not (resume or restart) and sheet is None and path.exists() and sys.stdin.isatty():
             # A student at a terminal who starts the same case again: offer to continue.
             if click.confirm(f"A saved run of this case is in {path}. Continue it?", default=True):
@@ -575,11 +584,13 @@ def key_command(state: State, case_ref: str, fmt: str, cases_dir: Path | None) -
     engine = state.engine()
     try:
         run = CaseRun(base, engine, case)
+        run.check_key()
         rows = []
         for item in run.items:
             expected = run.expected(item.qid)
             because = list(dict.fromkeys(r for e in expected for r in run.because(item, e)))
-            rows.append((item, expected, because))
+            accepted = [(a, run.accepted_because(item, a)) for a in run.accepted(item.qid)]
+            rows.append((item, expected, because, accepted))
         label = engine_label(engine.name)
     except ImtTutorError as e:
         fail(e)
@@ -589,8 +600,9 @@ def key_command(state: State, case_ref: str, fmt: str, cases_dir: Path | None) -
         doc = {
             "student": "key",
             "case": case.id,
-            "answers": {item.qid: list(expected) for item, expected, _ in rows},
-            "because": {item.qid: because for item, _, because in rows},
+            "answers": {item.qid: list(expected) for item, expected, _, _ in rows},
+            "accepted": {item.qid: [a for a, _ in accepted] for item, _, _, accepted in rows if accepted},
+            "because": {item.qid: because for item, _, because, _ in rows},
             "disclaimer": DISCLAIMER,
         }
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
@@ -603,13 +615,16 @@ def key_command(state: State, case_ref: str, fmt: str, cases_dir: Path | None) -
         f"case: {_yaml_id(case.id)}",
         "answers:",
     ]
-    for item, expected, because in rows:
+    for item, expected, because, accepted in rows:
         lines.append(f"  # {item.qid}: {_comment(item.question.prompt)}")
         if item.question.answer is not None:
             lines.append(f"  #   set by the case author: {_comment(item.question.answer_reason or '')}")
         if because:
             lines.append(f"  #   because: {', '.join(because)}")
         elif not expected:
-            lines.append("  #   nothing expected: no rule supports any option at this stage")
+            reason = item.question.expect_nothing_reason or "no rule supports any option at this stage"
+            lines.append(f"  #   nothing expected: {_comment(reason)}")
+        for step, rules in accepted:
+            lines.append(f"  #   also acceptable, no penalty: {step} (because: {', '.join(rules)})")
         lines.append(f"  {_yaml_id(item.qid)}: [{', '.join(_yaml_id(e) for e in expected)}]")
     click.echo("\n".join(lines))

@@ -117,6 +117,7 @@ def firing(rule: Rule, facts: Facts, conclusions: Conclusions) -> Firing:
         suggested=rule.suggest,
         explanation=rule.explanation,
         source=rule.source,
+        accepted=rule.accept,
     )
 
 

@@ -101,21 +101,33 @@ def firing_lines(vocab: Vocabulary, firing: Firing) -> list[str]:
         lines.append(f"  concludes: {pair_text(vocab, key, value)}")
     for step in firing.suggested:
         lines.append(f"  suggests: {vocab.label(step)}")
+    for step in firing.accepted:
+        lines.append(f"  accepts (not required): {vocab.label(step)}")
     lines.append(f"  because: {firing.explanation}")
     return lines
 
 
 def how_chain(
-    inference: Inference, vocab: Vocabulary, step: str | None = None, conclusion: tuple[str, str] | None = None
+    inference: Inference,
+    vocab: Vocabulary,
+    step: str | None = None,
+    conclusion: tuple[str, str] | None = None,
+    accepted: str | None = None,
 ) -> list[Firing]:
     """The firings behind the next step ``step`` (or the ``(key, value)``
-    ``conclusion``), with the rules whose conclusions they needed, in trace
-    order. With neither: the whole trace."""
-    if step is None and conclusion is None:
+    ``conclusion``, or the ``accepted`` step), with the rules whose
+    conclusions they needed, in trace order. With none: the whole trace."""
+    if step is None and conclusion is None and accepted is None:
         return list(inference.trace)
     needed: set[str] = set()
     by_rule = {f.rule: f for f in inference.trace}
-    pending = [f.rule for f in inference.trace if step in f.suggested or conclusion in f.concluded]
+    pending = [
+        f.rule
+        for f in inference.trace
+        if (step is not None and step in f.suggested)
+        or (conclusion is not None and conclusion in f.concluded)
+        or (accepted is not None and accepted in f.accepted)
+    ]
     while pending:
         rule_id = pending.pop()
         if rule_id in needed:

@@ -17,6 +17,10 @@ Points are rounded to 2 decimal places (halves up), except that a score that
 is not all right never shows as 1.0 (it is capped at 0.99). Every lost point
 is named in ``deductions``, e.g. ``missed 'Biopsy' (-0.50)``.
 
+Options a rule *accepts* (defensible, not required: the document's "may be
+considered") are neither expected nor penalised: picking one changes nothing,
+and they do not count among the ``not_expected`` options.
+
 A case scores the sum of its questions' points out of the number of questions.
 """
 
@@ -50,6 +54,7 @@ class QuestionScore:
     wrong: tuple[str, ...]
     missed: tuple[str, ...]
     deductions: tuple[str, ...]
+    accepted: tuple[str, ...] = ()
 
     @property
     def full(self) -> bool:
@@ -78,6 +83,7 @@ def score_question(
     options: Iterable[str],
     *,
     labels: Mapping[str, str] | None = None,
+    accepted: Iterable[str] = (),
 ) -> QuestionScore:
     """Score one answer (see the module docstring for the rules).
 
@@ -85,17 +91,20 @@ def score_question(
     IDs). Picks or expected IDs missing from ``options`` still count (as
     options).
     """
-    picks = _unique(picked)
     want = _unique(expected)
+    allowed = tuple(a for a in _unique(accepted) if a not in want)
+    every = _unique(picked)
+    taken = tuple(p for p in every if p in allowed)
+    picks = tuple(p for p in every if p not in allowed)
     offered = _unique([*options, *picks, *want])
     name = labels or {}
     hits = tuple(p for p in picks if p in want)
     wrong = tuple(p for p in picks if p not in want)
     missed = tuple(w for w in want if w not in picks)
-    not_expected = len(offered) - len(want)
+    not_expected = len([o for o in offered if o not in want and o not in allowed])
 
     if not wrong and not missed:
-        return QuestionScore(1.0, hits, wrong, missed, ())
+        return QuestionScore(1.0, hits, wrong, missed, (), taken)
     deductions: list[str] = []
     if not picks:
         credit = Fraction(0)
@@ -111,7 +120,7 @@ def score_question(
                 f"picked '{name.get(w, w)}', which the rules do not support here (-{_round(per_wrong):.2f})"
             )
     points = min(_round(max(credit, Fraction(0))), _ALMOST)
-    return QuestionScore(points, hits, wrong, missed, tuple(deductions))
+    return QuestionScore(points, hits, wrong, missed, tuple(deductions), taken)
 
 
 def score_case(question_scores: Iterable[QuestionScore]) -> CaseScore:

@@ -15,11 +15,17 @@ from .errors import Location
 
 @dataclass(frozen=True)
 class Term:
-    """One vocabulary entry: an ID with a label and a one-line description."""
+    """One vocabulary entry: an ID with a label and a one-line description.
+
+    ``restates`` (conclusion values only) names the fact keys whose value this
+    conclusion merely puts in other words: asking for it in the stage that
+    reveals one of them tests nothing.
+    """
 
     id: str
     label: str
     description: str
+    restates: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,12 +96,26 @@ class NextStep:
 
 
 @dataclass(frozen=True)
+class Contradiction:
+    """Facts that cannot all hold of one patient (``when``: each must hold).
+
+    ``infer`` warns about them; a case whose reveals meet one is a data error.
+    """
+
+    id: str
+    when: tuple[Condition, ...]
+    message: str
+    location: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
 class Vocabulary:
     facts: tuple[FactKey, ...]
     conclusions: tuple[ConclusionKey, ...]
     next_steps: tuple[NextStep, ...]
     sections: tuple[str, ...] = ()
     location: Location | None = field(default=None, compare=False)
+    contradictions: tuple[Contradiction, ...] = ()
 
     def fact(self, key: str) -> FactKey | None:
         for f in self.facts:
@@ -196,6 +216,7 @@ class Rule:
     explanation: str
     source: str
     location: Location | None = field(default=None, compare=False)
+    accept: tuple[str, ...] = ()
 
     def conclusion_conditions(self) -> tuple[Is, ...]:
         """The conditions on derived conclusions (always top-level conjuncts)."""
@@ -266,6 +287,7 @@ class Firing:
     suggested: tuple[str, ...]
     explanation: str
     source: str
+    accepted: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -304,6 +326,22 @@ class Inference:
                 because[step].append(firing.rule)
         return tuple((s, tuple(because[s])) for s in order)
 
+    def acceptances(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """(step id, rule ids) for each step accepted (not required) and not
+        also suggested, first seen first."""
+        suggested = {step for step, _ in self.suggestions()}
+        order: list[str] = []
+        because: dict[str, list[str]] = {}
+        for firing in self.trace:
+            for step in firing.accepted:
+                if step in suggested:
+                    continue
+                if step not in because:
+                    order.append(step)
+                    because[step] = []
+                because[step].append(firing.rule)
+        return tuple((s, tuple(because[s])) for s in order)
+
     def has(self, key: str, value: str) -> bool:
         return any((key, value) in f.concluded for f in self.trace)
 
@@ -329,6 +367,8 @@ class Question:
     answer: tuple[str, ...] | None = None
     answer_reason: str | None = None
     location: Location | None = field(default=None, compare=False)
+    expect_nothing: bool = False
+    expect_nothing_reason: str | None = None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 from . import DISCLAIMER
 from .explain import WhyNot, firing_lines, pair_text
-from .models import Inference, Vocabulary
+from .models import Contradiction, Inference, Vocabulary
 
 SHARPENING = "working_diagnosis"
 
@@ -32,19 +32,31 @@ def conclusion_lines(inference: Inference, vocab: Vocabulary) -> list[str]:
     return lines
 
 
-def infer_json(inference: Inference, vocab: Vocabulary, engine: str, why: list[WhyNot] | None = None) -> dict[str, Any]:
+def infer_json(
+    inference: Inference,
+    vocab: Vocabulary,
+    engine: str,
+    why: list[WhyNot] | None = None,
+    warnings: tuple[Contradiction, ...] = (),
+) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "engine": engine,
+        "warnings": [{"id": c.id, "message": c.message} for c in warnings],
         "facts": {k: list(v) if isinstance(v, tuple) else v for k, v in inference.facts.items},
         "suggestions": [
             {"id": step, "label": vocab.label(step), "because": list(rules)} for step, rules in inference.suggestions()
+        ],
+        "accepted": [
+            {"id": step, "label": vocab.label(step), "because": list(rules)} for step, rules in inference.acceptances()
         ],
         "conclusions": [{"key": k, "value": v, "because": list(rules)} for k, v, rules in inference.conclusions()],
         "trace": [
             {
                 "rule": f.rule,
                 "matched": {k: list(v) if isinstance(v, tuple) else v for k, v in f.matched},
-                "concluded": [{"key": k, "value": v} for k, v in f.concluded] + [{"suggest": s} for s in f.suggested],
+                "concluded": [{"key": k, "value": v} for k, v in f.concluded]
+                + [{"suggest": s} for s in f.suggested]
+                + [{"accept": s} for s in f.accepted],
                 "explanation": f.explanation,
                 "source": f.source,
             }
@@ -57,8 +69,19 @@ def infer_json(inference: Inference, vocab: Vocabulary, engine: str, why: list[W
     return doc
 
 
-def infer_text(inference: Inference, vocab: Vocabulary, engine: str, why: list[WhyNot] | None = None) -> str:
-    lines = [f"*** {DISCLAIMER} ***", f"engine: {engine}", "", "Facts:"]
+def infer_text(
+    inference: Inference,
+    vocab: Vocabulary,
+    engine: str,
+    why: list[WhyNot] | None = None,
+    warnings: tuple[Contradiction, ...] = (),
+) -> str:
+    lines = [f"*** {DISCLAIMER} ***", f"engine: {engine}", ""]
+    for contradiction in warnings:
+        lines.append(f"Warning: these facts contradict each other: {contradiction.message}")
+    if warnings:
+        lines.append("")
+    lines.append("Facts:")
     if inference.facts.items:
         lines += [f"  {pair_text(vocab, k, v)}" for k, v in inference.facts.items]
     else:
@@ -76,6 +99,10 @@ def infer_text(inference: Inference, vocab: Vocabulary, engine: str, why: list[W
     lines += ["", "Suggested next steps:"]
     suggestions = inference.suggestions()
     lines += [f"  - {vocab.label(s)}  (because: {', '.join(rules)})" for s, rules in suggestions] or ["  (none)"]
+    accepted = inference.acceptances()
+    if accepted:
+        lines += ["", "Also acceptable (not required):"]
+        lines += [f"  - {vocab.label(s)}  (because: {', '.join(rules)})" for s, rules in accepted]
     for w in why or []:
         lines += ["", f"Why not {w.step}?"] + [f"  {line}" for line in w.lines()]
     return "\n".join(wrap_lines(lines))

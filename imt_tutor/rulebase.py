@@ -19,6 +19,10 @@ from .vocabulary import Problems, did_you_mean, load_vocabulary, where
 KEBAB = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 RULE_KEYS = ("id", "when", "then", "explanation", "source")
 VOCABULARY_FILE = "vocabulary.yaml"
+# The fidelity table (each fact of the source document -> the rules that encode
+# it) lives beside the rules but is not a rule file.
+FIDELITY_FILE = "fidelity.yaml"
+NOT_RULE_FILES = (VOCABULARY_FILE, FIDELITY_FILE)
 
 
 def load_rulebase(directory: str | Path) -> RuleBase:
@@ -30,7 +34,7 @@ def load_rulebase(directory: str | Path) -> RuleBase:
     if not vocab_path.is_file():
         raise DataError(f"missing {VOCABULARY_FILE}", Location(str(directory)))
     vocab = load_vocabulary(vocab_path)
-    files = sorted(p for p in directory.glob("*.yaml") if p.name != VOCABULARY_FILE)
+    files = sorted(p for p in directory.glob("*.yaml") if p.name not in NOT_RULE_FILES)
     if not files:
         raise DataError("no rule files (*.yaml) found", Location(str(directory)))
     return parse_rule_files(vocab, [(str(p), load_yaml_file(p, expect=dict)) for p in files])
@@ -94,8 +98,8 @@ def _parse_rule(vocab: Vocabulary, raw: Any, loc: Location, problems: Problems) 
     when: Condition | None = None
     if "when" in raw:
         when = _parse_condition(vocab, raw["when"], where(raw, "when"), label, problems, top=True)
-    conclude, suggest = (
-        _parse_then(vocab, raw.get("then"), where(raw, "then"), label, problems) if "then" in raw else ((), ())
+    conclude, suggest, accept = (
+        _parse_then(vocab, raw.get("then"), where(raw, "then"), label, problems) if "then" in raw else ((), (), ())
     )
 
     explanation = raw.get("explanation")
@@ -113,7 +117,7 @@ def _parse_rule(vocab: Vocabulary, raw: Any, loc: Location, problems: Problems) 
             )
     if len(problems.errors) != before or when is None:
         return None
-    return Rule(rule_id, when, conclude, suggest, str(explanation).strip(), str(source), loc)
+    return Rule(rule_id, when, conclude, suggest, str(explanation).strip(), str(source), loc, accept)
 
 
 def _parse_condition(
@@ -217,16 +221,19 @@ def _parse_entry(
     return Is(key, tuple(values), conclusion is not None, loc)
 
 
+THEN_KEYS = ("conclude", "suggest", "accept")
+
+
 def _parse_then(
     vocab: Vocabulary, raw: Any, loc: Location | None, label: str, problems: Problems
-) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...], tuple[str, ...]]:
     if not isinstance(raw, YamlMap) or not raw:
-        problems.add(f"{label}: 'then' needs 'conclude' and/or 'suggest'", loc)
-        return (), ()
+        problems.add(f"{label}: 'then' needs 'conclude', 'suggest' and/or 'accept'", loc)
+        return (), (), ()
     for key in raw:
-        if key not in ("conclude", "suggest"):
+        if key not in THEN_KEYS:
             problems.add(
-                f"{label}: unknown key '{key}' in 'then'{did_you_mean(key, ['conclude', 'suggest'])}",
+                f"{label}: unknown key '{key}' in 'then'{did_you_mean(key, THEN_KEYS)}",
                 raw.key_location(key),
             )
     conclude: list[tuple[str, str]] = []
@@ -250,22 +257,36 @@ def _parse_then(
                         )
                     elif (key, v) not in conclude:
                         conclude.append((key, v))
-    suggest: list[str] = []
-    raw_suggest = raw.get("suggest")
-    if raw_suggest is not None:
-        items = list(raw_suggest) if isinstance(raw_suggest, list) else [raw_suggest]
-        for i, step in enumerate(items):
-            sloc = raw_suggest.item_location(i) if isinstance(raw_suggest, YamlList) else where(raw, "suggest")
-            if not isinstance(step, str) or vocab.step(step) is None:
-                problems.add(
-                    f"{label}: unknown next step {step!r}{did_you_mean(str(step), [s.id for s in vocab.next_steps])}",
-                    sloc,
-                )
-            elif step not in suggest:
-                suggest.append(step)
-    if raw_conclude is None and raw_suggest is None:
-        problems.add(f"{label}: 'then' needs 'conclude' and/or 'suggest'", loc)
-    return tuple(conclude), tuple(suggest)
+    suggest = _steps(vocab, raw, "suggest", label, problems)
+    accept = _steps(vocab, raw, "accept", label, problems)
+    for step in accept:
+        if step in suggest:
+            problems.add(
+                f"{label}: '{step}' is both suggested and accepted; a step is one or the other",
+                where(raw, "accept"),
+            )
+    if raw_conclude is None and "suggest" not in raw and "accept" not in raw:
+        problems.add(f"{label}: 'then' needs 'conclude', 'suggest' and/or 'accept'", loc)
+    return tuple(conclude), suggest, accept
+
+
+def _steps(vocab: Vocabulary, raw: YamlMap, field_name: str, label: str, problems: Problems) -> tuple[str, ...]:
+    """The next steps listed under ``then.suggest`` or ``then.accept``."""
+    value = raw.get(field_name)
+    if value is None:
+        return ()
+    items = list(value) if isinstance(value, list) else [value]
+    out: list[str] = []
+    for i, step in enumerate(items):
+        sloc = value.item_location(i) if isinstance(value, YamlList) else where(raw, field_name)
+        if not isinstance(step, str) or vocab.step(step) is None:
+            problems.add(
+                f"{label}: unknown next step {step!r}{did_you_mean(str(step), [s.id for s in vocab.next_steps])}",
+                sloc,
+            )
+        elif step not in out:
+            out.append(step)
+    return tuple(out)
 
 
 # --------------------------------------------------------------------- chaining

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import click
 
 from . import DISCLAIMER
-from .cases import expected_answer, facts_at, iter_questions, option_label, qualified_id
+from .cases import accepted_answer, check_key, expected_answer, facts_at, iter_questions, option_label, qualified_id
 from .errors import DataError, Location
 from .explain import firing_lines, how_chain, pair_text, rule_gaps, why_not
 from .grading import CaseScore, QuestionScore, score_case, score_question
@@ -138,9 +138,21 @@ class CaseRun:
             self._inferences[stage_index] = self.engine.infer(self.facts(stage_index))
         return self._inferences[stage_index]
 
+    def check_key(self) -> None:
+        """Raise every problem of the case's answer key (see :func:`cases.check_key`)."""
+        check_key(self.case, self.vocab, [self.inference(i) for i in range(len(self.case.stages))])
+
     def expected(self, qid: str) -> tuple[str, ...]:
         item = self.item(qid)
         return expected_answer(item.question, self.inference(item.stage_index), self.vocab)
+
+    def accepted(self, qid: str) -> tuple[str, ...]:
+        """Options a rule accepts here without requiring them (no penalty)."""
+        item = self.item(qid)
+        return accepted_answer(item.question, self.inference(item.stage_index))
+
+    def accepted_because(self, item: Item, option: str) -> tuple[str, ...]:
+        return dict(self.inference(item.stage_index).acceptances()).get(option, ())
 
     def label(self, item: Item, option: str) -> str:
         return option_label(self.vocab, item.question, option)
@@ -183,6 +195,15 @@ class CaseRun:
             else:
                 lines.append("No rule supports it at this stage.")
         return lines
+
+    def accept_lines(self, item: Item, option: str) -> list[str]:
+        """Why ``option`` is accepted here: the accepting rules and their chains."""
+        inference = self.inference(item.stage_index)
+        rules = set(self.accepted_because(item, option))
+        lines: list[str] = []
+        for firing in how_chain(inference, self.vocab, accepted=option):
+            lines += firing_lines(self.vocab, firing)
+        return lines or [f"Accepted by: {', '.join(sorted(rules))}."]
 
     def why_not_lines(self, item: Item, option: str) -> list[str]:
         """Why the rules do not support ``option`` here (WHY-NOT)."""
@@ -264,11 +285,14 @@ class CaseRun:
             if pick not in options:
                 raise DataError(f"'{pick}' is not an option of question '{qid}'{did_you_mean(pick, options)}")
         expected = self.expected(qid)
+        accepted = self.accepted(qid)
         labels = {o: self.label(item, o) for o in (*options, *expected)}
-        score = score_question(chosen, expected, options, labels=labels)
+        score = score_question(chosen, expected, options, labels=labels, accepted=accepted)
 
         head = [f"Your answer: {', '.join(labels[p] for p in chosen) or 'nothing'}"]
         head.append(f"Expected: {', '.join(labels[e] for e in expected) or 'nothing'}")
+        if accepted:
+            head.append(f"Also acceptable (no penalty): {', '.join(labels[a] for a in accepted)}")
         head += [f"  {d}" for d in score.deductions]
         tone = "good" if score.full else "bad"
         sections = [Section(f"Score: {score.points:.2f} / 1", tuple(head), tone)]
@@ -287,6 +311,9 @@ class CaseRun:
         for pick in score.missed:
             title = f"Missed: {labels[pick]} - how the rules get there:"
             sections.append(Section(title, tuple(self.how_lines(item, pick)), "bad"))
+        for pick in score.accepted:
+            title = f"Also acceptable: {labels[pick]} - neither required nor penalised:"
+            sections.append(Section(title, tuple(self.accept_lines(item, pick)), "good"))
         sections += self.state_lines(item.stage_index)
         feedback = Feedback(qid, chosen, expected, score, tuple(sections))
         self.answers[qid] = chosen

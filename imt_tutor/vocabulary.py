@@ -8,13 +8,26 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from .errors import DataError, DataErrors, Location
 from .loading import YamlList, YamlMap, load_yaml_file
-from .models import ConclusionKey, FactKey, Facts, FactValue, NextStep, Term, Vocabulary
+from .models import (
+    ConclusionKey,
+    Condition,
+    Contradiction,
+    FactKey,
+    Facts,
+    FactValue,
+    Is,
+    Known,
+    NextStep,
+    Not,
+    Term,
+    Vocabulary,
+)
 
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 # Names the engines use for their own bookkeeping; a fact may not take them.
@@ -79,10 +92,13 @@ def _text(node: YamlMap, key: str, what: str, problems: Problems, *, required: b
     return value.strip()
 
 
-def _terms(node: Any, what: str, problems: Problems) -> tuple[Term, ...]:
+def _terms(node: Any, what: str, problems: Problems, fact_keys: Collection[str] | None = None) -> tuple[Term, ...]:
+    """``id: {label, description}`` entries; with ``fact_keys`` (conclusion
+    values) each may also list the facts it ``restates``."""
     if not isinstance(node, YamlMap) or not node:
         problems.add(f"{what} must be a non-empty mapping of id: {{label, description}}", where(node))
         return ()
+    allowed = ("label", "description") if fact_keys is None else ("label", "description", "restates")
     terms = []
     for term_id, body in node.items():
         if not SNAKE.match(term_id):
@@ -90,10 +106,24 @@ def _terms(node: Any, what: str, problems: Problems) -> tuple[Term, ...]:
         if not isinstance(body, YamlMap):
             problems.add(f"'{term_id}' in {what} needs a label and a description", where(node, term_id))
             continue
-        _check_keys(body, ("label", "description"), f"'{term_id}'", problems)
+        _check_keys(body, allowed, f"'{term_id}'", problems)
         label = _text(body, "label", f"'{term_id}'", problems)
         description = _text(body, "description", f"'{term_id}'", problems)
-        terms.append(Term(term_id, label, description))
+        restates: list[str] = []
+        raw = body.get("restates")
+        if fact_keys is not None and raw is not None:
+            if not isinstance(raw, YamlList) or not all(isinstance(k, str) for k in raw):
+                problems.add(f"'restates' of '{term_id}' must be a list of fact keys", where(body, "restates"))
+            else:
+                for i, key in enumerate(raw):
+                    if key not in fact_keys:
+                        problems.add(
+                            f"'restates' of '{term_id}': unknown fact '{key}'{did_you_mean(key, fact_keys)}",
+                            raw.item_location(i),
+                        )
+                    else:
+                        restates.append(key)
+        terms.append(Term(term_id, label, description, tuple(restates)))
     return tuple(terms)
 
 
@@ -102,7 +132,7 @@ def parse_vocabulary(data: Any, path: str) -> Vocabulary:
     problems = Problems()
     if not isinstance(data, YamlMap):
         raise DataError("the vocabulary must be a mapping", Location(path, 1, 1))
-    _check_keys(data, ("sections", "facts", "conclusions", "next_steps"), "the vocabulary", problems)
+    _check_keys(data, ("sections", "facts", "conclusions", "next_steps", "contradictions"), "the vocabulary", problems)
 
     sections: list[str] = []
     raw_sections = data.get("sections")
@@ -162,7 +192,7 @@ def parse_vocabulary(data: Any, path: str) -> Vocabulary:
                     key,
                     _text(body, "label", f"conclusion '{key}'", problems),
                     _text(body, "description", f"conclusion '{key}'", problems),
-                    _terms(body.get("values"), f"values of conclusion '{key}'", problems),
+                    _terms(body.get("values"), f"values of conclusion '{key}'", problems, [f.id for f in facts]),
                 )
             )
 
@@ -187,8 +217,98 @@ def parse_vocabulary(data: Any, path: str) -> Vocabulary:
                     _done_when(body, step_id, fact_index, problems),
                 )
             )
+    contradictions = _contradictions(data, fact_index, problems)
     problems.raise_if_any()
-    return Vocabulary(tuple(facts), tuple(conclusions), tuple(steps), tuple(sections), Location(path, 1, 1))
+    return Vocabulary(
+        tuple(facts), tuple(conclusions), tuple(steps), tuple(sections), Location(path, 1, 1), contradictions
+    )
+
+
+CONTRADICTION_KEYS = ("id", "when", "message")
+KEBAB_ID = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+
+
+def _contradictions(data: YamlMap, fact_index: Mapping[str, FactKey], problems: Problems) -> tuple[Contradiction, ...]:
+    """``contradictions``: facts that cannot all hold of one patient.
+
+    Each has an ``id``, a ``message`` and ``when``: a list of fact tests
+    (``key: value`` or ``key: [values]``, ``known: key``, ``unknown: key``),
+    all of which must hold.
+    """
+    raw = data.get("contradictions")
+    if raw is None:
+        return ()
+    if not isinstance(raw, YamlList):
+        problems.add("'contradictions' must be a list", where(data, "contradictions"))
+        return ()
+    out: list[Contradiction] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw):
+        loc = raw.item_location(i)
+        if not isinstance(item, YamlMap):
+            problems.add("a contradiction is a mapping with id, when and message", loc)
+            continue
+        _check_keys(item, CONTRADICTION_KEYS, "a contradiction", problems)
+        cid = item.get("id")
+        if not isinstance(cid, str) or not KEBAB_ID.fullmatch(cid):
+            problems.add(f"a contradiction's id must be kebab-case; got {cid!r}", where(item, "id"))
+            continue
+        if cid in seen:
+            problems.add(f"duplicate contradiction id '{cid}'", where(item, "id"))
+            continue
+        seen.add(cid)
+        message = _text(item, "message", f"contradiction '{cid}'", problems)
+        tests = item.get("when")
+        if not isinstance(tests, YamlList) or len(tests) < 2:
+            problems.add(f"'when' of contradiction '{cid}' must list at least two fact tests", where(item, "when"))
+            continue
+        conditions: list[Condition] = []
+        for j, test in enumerate(tests):
+            cond = _fact_test(test, tests.item_location(j), fact_index, problems)
+            if cond is not None:
+                conditions.append(cond)
+        if len(conditions) == len(tests) and message:
+            out.append(Contradiction(cid, tuple(conditions), message, loc))
+    return tuple(out)
+
+
+def _fact_test(test: Any, loc: Location, fact_index: Mapping[str, FactKey], problems: Problems) -> Condition | None:
+    if not isinstance(test, YamlMap) or len(test) != 1:
+        problems.add("a fact test is one 'key: value', 'known: key' or 'unknown: key'", loc)
+        return None
+    key, value = next(iter(test.items()))
+    if key in ("known", "unknown"):
+        if value not in fact_index:
+            problems.add(f"unknown fact '{value}'{did_you_mean(str(value), fact_index)}", test.value_location(key))
+            return None
+        return Known(value, loc) if key == "known" else Not(Known(value, loc), loc)
+    fact = fact_index.get(key)
+    if fact is None:
+        problems.add(f"unknown fact '{key}'{did_you_mean(key, fact_index)}", test.key_location(key))
+        return None
+    values = list(value) if isinstance(value, list) else [value]
+    for v in values:
+        if not isinstance(v, str) or v not in fact.value_ids:
+            problems.add(
+                f"unknown value {v!r} for '{key}'{did_you_mean(str(v), fact.value_ids)}", test.value_location(key)
+            )
+            return None
+    return Is(key, tuple(values), False, loc)
+
+
+def contradictions_in(vocab: Vocabulary, facts: Facts) -> tuple[Contradiction, ...]:
+    """The contradictions whose every test holds of ``facts``."""
+    return tuple(c for c in vocab.contradictions if all(_holds(cond, facts) for cond in c.when))
+
+
+def _holds(cond: Condition, facts: Facts) -> bool:
+    if isinstance(cond, Is):
+        return any(v in cond.values for v in facts.values_of(cond.key))
+    if isinstance(cond, Known):
+        return cond.key in facts
+    if isinstance(cond, Not):
+        return not _holds(cond.part, facts)
+    raise TypeError(f"not a fact test: {cond!r}")
 
 
 def _done_when(
