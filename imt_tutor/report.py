@@ -41,8 +41,8 @@ def infer_json(
 ) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "engine": engine,
-        "warnings": [{"id": c.id, "message": c.message} for c in warnings],
         "facts": {k: list(v) if isinstance(v, tuple) else v for k, v in inference.facts.items},
+        "warnings": [{"id": c.id, "message": c.message} for c in warnings],
         "suggestions": [
             {"id": step, "label": vocab.label(step), "because": list(rules)} for step, rules in inference.suggestions()
         ],

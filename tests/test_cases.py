@@ -397,7 +397,7 @@ def test_conclusion_question_defaults(tmp_path: Path, vocab: Vocabulary) -> None
     question = case.stages[0].questions[1]
     assert question.options == vocab.conclusion("working_diagnosis").value_ids  # type: ignore[union-attr]
     assert "Working diagnosis" in question.prompt
-    assert option_label(vocab, question, "alk_negative_imt") == "ALK-negative IMT"
+    assert option_label(vocab, question, "alk_negative_imt") == "IMT, ALK-negative on staining"
 
 
 def inference_for(base: RuleBase, **facts: str | tuple[str, ...]):  # type: ignore[no-untyped-def]
@@ -674,3 +674,88 @@ def test_answer_picked_twice_and_missing_keys(tmp_path: Path) -> None:
         f"{path}:1:1: an answer file needs 'case'",
         f"{path}:3:17: answer to 'a.b': 'biopsy' is picked twice",
     ]
+
+
+# --------------------------------------------------------------------- contradictions, empty and restating questions
+
+
+def test_contradictory_reveals_are_a_data_error_at_the_stage(tmp_path: Path, vocab: Vocabulary) -> None:
+    text = MINIMAL.replace(
+        "          symptoms: [cough]\n", "          symptoms: [cough]\n          presentation: incidental\n"
+    )
+    with pytest.raises(DataError) as info:
+        load_case(write(tmp_path, "minimal.yaml", text), vocab)
+    assert "contradict each other" in str(info.value)
+    assert str(info.value).startswith(f"{tmp_path / 'minimal.yaml'}:6:")
+
+
+def test_a_contradiction_with_an_earlier_stage_is_reported_once(tmp_path: Path, vocab: Vocabulary) -> None:
+    text = MINIMAL + textwrap.indent(
+        textwrap.dedent(
+            """\
+            - id: later
+              narrative: A fictional scan.
+              reveal: {presentation: incidental}
+              questions: [{id: next-steps, kind: next_steps}]
+            - id: later-still
+              narrative: More.
+              reveal: {imaging: [ct]}
+              questions: [{id: next-steps, kind: next_steps}]
+            """
+        ),
+        "      ",
+    )
+    with pytest.raises(DataError) as info:
+        load_case(write(tmp_path, "minimal.yaml", text), vocab)
+    assert str(info.value).count("contradict each other") == 1
+    assert "stage 'later'" in str(info.value)
+
+
+def _key_problems(base: RuleBase, case: Case) -> str:
+    from imt_tutor.cases import check_key
+
+    engine = BuiltinEngine(base)
+    inferences = [engine.infer(facts_at(case, i)) for i in range(len(case.stages))]
+    try:
+        check_key(case, base.vocabulary, inferences)
+    except DataError as error:
+        return str(error)
+    return ""
+
+
+def test_an_empty_key_is_an_error_unless_marked(tmp_path: Path, base: RuleBase) -> None:
+    text = MINIMAL + "          - id: wd\n            kind: conclusion\n            key: working_diagnosis\n"
+    case = load_case(write(tmp_path, "minimal.yaml", text), base.vocabulary)
+    problems = _key_problems(base, case)
+    assert "question 'presentation.wd' expects nothing" in problems
+    assert problems.startswith(f"{case.path}:14:")
+    marked = (
+        text + "            expect_nothing: true\n            expect_nothing_reason: No mass has been imaged yet.\n"
+    )
+    case = load_case(write(tmp_path, "minimal.yaml", marked), base.vocabulary)
+    assert _key_problems(base, case) == ""
+    assert case.stages[0].questions[1].expect_nothing_reason == "No mass has been imaged yet."
+
+
+def test_expect_nothing_needs_a_reason_and_must_be_true(tmp_path: Path, base: RuleBase) -> None:
+    text = MINIMAL + "            expect_nothing: true\n"
+    with pytest.raises(DataError, match="needs an 'expect_nothing_reason'"):
+        load_case(write(tmp_path, "minimal.yaml", text), base.vocabulary)
+    wrong = MINIMAL + "            expect_nothing: true\n            expect_nothing_reason: Nothing to do.\n"
+    case = load_case(write(tmp_path, "minimal.yaml", wrong), base.vocabulary)
+    assert "marked 'expect_nothing' but the rules expect: Cross-sectional imaging" in _key_problems(base, case)
+
+
+def test_a_question_that_restates_the_reveal_is_an_error(tmp_path: Path, base: RuleBase) -> None:
+    imt = "myofibroblastic_spindle_cells_with_inflammatory_infiltrate"
+    text = (
+        MINIMAL.replace(
+            "          symptoms: [cough]\n",
+            f"          symptoms: [cough]\n          imaging: [ct]\n          imaging_finding: mass\n"
+            f"          histology: {imt}\n          alk_ihc: positive\n          resectability: unresectable\n",
+        )
+        + "          - id: situation\n            kind: conclusion\n            key: treatment_context\n"
+    )
+    case = load_case(write(tmp_path, "minimal.yaml", text), base.vocabulary)
+    problems = _key_problems(base, case)
+    assert "only restates what this stage reveals (Resectability -> Surgery not feasible)" in problems

@@ -361,3 +361,141 @@ def test_run_answers_file_reports_question_and_pick_problems_together(tmp_path: 
         "(did you mean 'presentation.next-steps'?)",
         f"{answers}:5:24: 'biopsi' is not an option of question 'imaging.next-steps' (did you mean 'biopsy'?)",
     ]
+
+
+# --------------------------------------------------------------------- what the rules must never teach
+# Regression tests of the clinician-teacher's review, through 'infer --format json'.
+
+IMT = "myofibroblastic_spindle_cells_with_inflammatory_infiltrate"
+DIAGNOSED = [f"histology={IMT}", "alk_ihc=positive"]
+
+
+def infer_doc(facts: list[str], engine: str = "auto") -> dict:
+    args = ["--engine", engine, "infer", "--format", "json"]
+    for fact in facts:
+        args += ["--fact", fact]
+    result = invoke(args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def concluded(doc: dict) -> set[tuple[str, str]]:
+    return {(c["key"], c["value"]) for c in doc["conclusions"]}
+
+
+def suggested(doc: dict) -> list[str]:
+    return [s["id"] for s in doc["suggestions"]]
+
+
+ENGINES = ["builtin", *(["durable_rules"] if default_engine_name() == "durable_rules" else [])]
+
+
+@pytest.fixture(params=ENGINES)
+def engine_name(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+def test_no_prognosis_or_recurrence_risk_without_a_diagnosis(engine_name: str) -> None:
+    doc = infer_doc(["excision=complete"], engine_name)
+    assert not {k for k, _ in concluded(doc)} & {"prognosis", "recurrence_risk"}
+    diagnosed = infer_doc([*DIAGNOSED, "excision=complete"], engine_name)
+    assert {("prognosis", "generally_favourable"), ("recurrence_risk", "reduced")} <= concluded(diagnosed)
+
+
+@pytest.mark.parametrize("finding", ["metastasis=present", "recurrence=present"])
+def test_no_favourable_outlook_next_to_a_metastasis_or_a_recurrence(engine_name: str, finding: str) -> None:
+    doc = infer_doc([*DIAGNOSED, "excision=complete", finding], engine_name)
+    keys = {k for k, _ in concluded(doc)}
+    assert "prognosis" not in keys
+    assert ("recurrence_risk", "reduced") not in concluded(doc)
+
+
+def test_a_recurrence_brings_the_options_for_recurrent_tumours(engine_name: str) -> None:
+    doc = infer_doc([*DIAGNOSED, "excision=complete", "recurrence=present"], engine_name)
+    assert ("treatment_context", "recurrent_tumour") in concluded(doc)
+    assert {"corticosteroids", "nsaids", "targeted_therapy", "alk_inhibitor", "follow_up_monitoring"} <= set(
+        suggested(doc)
+    )
+
+
+def test_unresectable_tumours_recur_more_often(engine_name: str) -> None:
+    doc = infer_doc([*DIAGNOSED, "resectability=unresectable"], engine_name)
+    assert ("recurrence_risk", "higher") in concluded(doc)
+    assert "surgical_resection" not in suggested(doc)
+
+
+def test_no_mass_is_not_a_diagnosis_to_reconsider(engine_name: str) -> None:
+    doc = infer_doc(["site=lung", "symptoms=cough", "imaging=ct", "imaging_finding=no_mass"], engine_name)
+    assert suggested(doc) == []
+    assert ("imaging_result", "no_tumour_located") in concluded(doc)
+    assert ("symptom_pattern", "lung_symptoms") in concluded(doc)
+    labels = {v.label for c in load_rulebase(rules_dir()).vocabulary.conclusions for v in c.values}
+    assert "Symptoms that a lung IMT may cause" in labels  # the document's way round: not a tumour from symptoms
+
+
+def test_reconsider_the_diagnosis_only_after_a_metastasis(engine_name: str) -> None:
+    doc = infer_doc([*DIAGNOSED, "excision=complete", "metastasis=present"], engine_name)
+    assert "reconsider_diagnosis" in suggested(doc)
+    assert ("behaviour", "atypical_for_imt") in concluded(doc)
+
+
+def test_fever_alone_is_not_imaged(engine_name: str) -> None:
+    assert "cross_sectional_imaging" not in suggested(infer_doc(["symptoms=fever"], engine_name))
+    for localising in (["symptoms=fever", "site=pelvis"], ["symptoms=swelling"], ["site=lung", "symptoms=cough"]):
+        assert suggested(infer_doc(localising, engine_name)) == ["cross_sectional_imaging"], localising
+
+
+def test_surgery_is_suggested_for_a_diagnosed_imt_unless_it_is_not_feasible(engine_name: str) -> None:
+    assert "surgical_resection" in suggested(infer_doc([f"histology={IMT}"], engine_name))
+    assert "surgical_resection" in suggested(infer_doc([*DIAGNOSED, "resectability=resectable"], engine_name))
+
+
+def test_ros1_pdgfrb_are_a_possibility_not_a_test(engine_name: str) -> None:
+    doc = infer_doc([f"histology={IMT}", "alk_ihc=negative"], engine_name)
+    assert ("molecular_profile", "ros1_or_pdgfrb_possible") in concluded(doc)
+    assert ("working_diagnosis", "alk_negative_imt") in concluded(doc)
+    found = infer_doc([f"histology={IMT}", "alk_ihc=negative", "ros1=rearranged"], engine_name)
+    assert ("molecular_profile", "ros1_or_pdgfrb_alteration") in concluded(found)
+    assert ("molecular_profile", "ros1_or_pdgfrb_possible") not in concluded(found)
+
+
+def test_targeted_therapy_beyond_alk(engine_name: str) -> None:
+    doc = infer_doc([f"histology={IMT}", "alk_ihc=negative", "resectability=unresectable"], engine_name)
+    assert "targeted_therapy" in suggested(doc)
+    assert "alk_inhibitor" not in suggested(doc)
+
+
+@pytest.mark.parametrize("site", ["liver", "retroperitoneum", "abdomen"])
+def test_abdominal_organs_with_abdominal_symptoms_are_imaged(engine_name: str, site: str) -> None:
+    doc = infer_doc([f"site={site}", "symptoms=bloating"], engine_name)
+    assert suggested(doc) == ["cross_sectional_imaging"]
+    pelvis = infer_doc(["site=pelvis", "symptoms=abdominal_pain"], engine_name)
+    assert suggested(pelvis) == ["cross_sectional_imaging"]
+
+
+def test_a_resectable_recurrence_accepts_re_resection(engine_name: str) -> None:
+    doc = infer_doc([*DIAGNOSED, "excision=complete", "recurrence=present", "resectability=resectable"], engine_name)
+    assert [a["id"] for a in doc["accepted"]] == ["surgical_resection"]
+    assert doc["accepted"][0]["because"] == ["re-resection-accepted"]
+    assert "surgical_resection" not in suggested(doc)
+
+
+@pytest.mark.parametrize(
+    ("facts", "contradiction"),
+    [
+        (["presentation=incidental", "symptoms=cough"], "incidental-with-symptoms"),
+        (["imaging_finding=no_mass", f"histology={IMT}"], "tissue-without-a-mass"),
+        (["recurrence=present"], "recurrence-before-excision"),
+        (["resectability=unresectable", "excision=complete"], "unresectable-yet-removed"),
+    ],
+)
+def test_contradictory_facts_are_warned_about(facts: list[str], contradiction: str) -> None:
+    doc = infer_doc(facts)
+    assert [w["id"] for w in doc["warnings"]] == [contradiction]
+    args = ["infer"]
+    for fact in facts:
+        args += ["--fact", fact]
+    text = invoke(args)
+    assert text.exit_code == 0
+    assert "Warning: these facts contradict each other:" in text.output
+    assert infer_doc(["site=lung"])["warnings"] == []

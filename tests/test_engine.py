@@ -84,6 +84,7 @@ def assert_same(got: Inference, want: Inference) -> None:
     assert got.fired == want.fired
     assert got.conclusions() == want.conclusions()
     assert got.suggestions() == want.suggestions()
+    assert got.acceptances() == want.acceptances()
     assert got.trace == want.trace
 
 
@@ -234,8 +235,18 @@ def test_compiled_rules_exactly():
     }
     sites = [{"$ex": {f"site={s}": 1}} for s in ("lung", "abdomen", "pelvis")]
     assert ruleset["common-site"]["all"] == [{"p": {"$and": [{"kind": "patient"}, {"$or": sites}]}}]
-    assert ruleset["alk-negative-look-for-ros1-pdgfrb"]["all"][0] == {
-        "p": {"$and": [{"kind": "patient"}, {"$nex": {"ros1": 1}}, {"$nex": {"pdgfrb": 1}}]}
+    assert ruleset["no-alteration-identified"]["all"][0] == {
+        "p": {"$and": [{"kind": "patient"}, {"$ex": {"ros1=not_rearranged": 1}}, {"$ex": {"pdgfrb=not_rearranged": 1}}]}
+    }
+    assert ruleset["alk-negative-other-alterations"]["all"][0] == {
+        "p": {
+            "$and": [
+                {"kind": "patient"},
+                {"$nex": {"ros1=rearranged": 1}},
+                {"$nex": {"pdgfrb=rearranged": 1}},
+                {"$or": [{"$nex": {"ros1": 1}}, {"$nex": {"pdgfrb": 1}}]},
+            ]
+        }
     }
     # only conclusion conditions: no patient pattern at all
     assert [next(iter(p)) for p in ruleset["alk-inhibitor-option"]["all"]] == ["c0", "c1"]
@@ -785,6 +796,21 @@ def test_there_are_examples():
 def test_examples_match_the_builtin_engine(engine, path):
     facts = parse_facts(VOCAB, load_yaml_file(path))
     assert_same(engine.infer(facts), BUILTIN.infer(facts))
+
+
+def test_accepted_steps_match_the_builtin_engine(engine):
+    facts = Facts.of(
+        {
+            "histology": "myofibroblastic_spindle_cells_with_inflammatory_infiltrate",
+            "alk_ihc": "negative",
+            "excision": "complete",
+            "recurrence": "present",
+            "resectability": "resectable",
+        }
+    )
+    got = engine.infer(facts)
+    assert got.acceptances() == (("surgical_resection", ("re-resection-accepted",)),)
+    assert_same(got, BUILTIN.infer(facts))
 
 
 @settings(max_examples=1000, deadline=None)

@@ -27,8 +27,8 @@ def steps(inference):
 def test_symptomatic_lung_presentation_suggests_imaging():
     result = infer(site="lung", symptoms=["cough"])
     assert steps(result) == ["cross_sectional_imaging"]
-    assert result.has("symptom_pattern", "respiratory_symptoms")
-    assert "image-suspected-tumour" in result.fired
+    assert result.has("symptom_pattern", "lung_symptoms")
+    assert "image-site-symptoms" in result.fired
 
 
 @pytest.mark.parametrize("site", ["abdomen", "pelvis", "liver", "bladder", "retroperitoneum", "other"])
@@ -52,10 +52,11 @@ def test_incidental_mass():
     assert steps(result) == ["biopsy"]
 
 
-def test_no_mass_reconsider():
-    assert steps(infer(site="lung", symptoms=["cough"], imaging=["ct"], imaging_finding="no_mass")) == [
-        "reconsider_diagnosis"
-    ]
+def test_no_mass_locates_no_tumour_and_suggests_nothing():
+    result = infer(site="lung", symptoms=["cough"], imaging=["ct"], imaging_finding="no_mass")
+    assert steps(result) == []
+    assert result.has("imaging_result", "no_tumour_located")
+    assert not result.has("working_diagnosis", "mass_under_investigation")
 
 
 def test_nondiagnostic_biopsy_is_repeated():
@@ -66,17 +67,18 @@ def test_nondiagnostic_biopsy_is_repeated():
 
 def test_diagnostic_histology_sharpens_the_working_diagnosis():
     result = infer(imaging=["ct"], imaging_finding="mass", histology=IMT)
-    assert steps(result) == ["alk_immunohistochemistry"]
+    assert steps(result) == ["alk_immunohistochemistry", "surgical_resection"]
     assert not result.has("differential", "imt_vs_malignant_tumour")
     result = infer(imaging=["ct"], imaging_finding="mass", histology=IMT, alk_ihc="positive")
     assert result.has("working_diagnosis", "alk_rearranged_imt")
     assert result.has("molecular_profile", "alk_rearrangement")
-    assert steps(result) == []
+    assert steps(result) == ["surgical_resection"]
 
 
-def test_alk_negative_leads_to_ros1_pdgfrb():
+def test_alk_negative_leaves_ros1_pdgfrb_possible_without_a_test():
     result = infer(histology=IMT, alk_ihc="negative")
-    assert steps(result) == ["ros1_pdgfrb_testing"]
+    assert steps(result) == ["surgical_resection"]
+    assert result.has("molecular_profile", "ros1_or_pdgfrb_possible")
     assert infer(histology=IMT, alk_ihc="negative", ros1="rearranged", pdgfrb="not_rearranged").has(
         "molecular_profile", "ros1_or_pdgfrb_alteration"
     )
@@ -103,12 +105,13 @@ def test_resectable_then_excision():
 
 def test_unresectable_alk_positive_gets_targeted_therapy():
     result = infer(histology=IMT, alk_ihc="positive", resectability="unresectable")
-    assert steps(result) == ["corticosteroids", "nsaids", "alk_inhibitor", "follow_up_monitoring"]
-    assert result.has("prognosis", "targeted_options_available")
+    assert steps(result) == ["corticosteroids", "nsaids", "targeted_therapy", "alk_inhibitor", "follow_up_monitoring"]
+    assert result.has("recurrence_risk", "higher")
     negative = infer(
         histology=IMT, alk_ihc="negative", ros1="not_rearranged", pdgfrb="not_rearranged", resectability="unresectable"
     )
     assert "alk_inhibitor" not in steps(negative)
+    assert "targeted_therapy" in steps(negative)
 
 
 def test_recurrence_and_metastasis():
@@ -118,7 +121,8 @@ def test_recurrence_and_metastasis():
     assert "reconsider_diagnosis" in steps(meta)
     assert meta.has("differential", "imt_vs_malignant_tumour") and meta.has("behaviour", "atypical_for_imt")
     assert infer(histology=IMT, metastasis="absent").has("behaviour", "metastasis_absent_as_expected")
-    assert infer(local_invasion="present").has("behaviour", "locally_invasive")
+    assert infer(histology=IMT, local_invasion="present").has("behaviour", "locally_invasive")
+    assert not infer(local_invasion="present").has("behaviour", "locally_invasive")
 
 
 def test_trace_matches_facts_and_cites_sections():
@@ -126,12 +130,12 @@ def test_trace_matches_facts_and_cites_sections():
     firing = next(f for f in result.trace if f.rule == "lung-site-respiratory-symptoms")
     assert dict(firing.matched) == {"site": "lung", "symptoms": ("cough",)}
     assert firing.source == "What are the Symptoms of IMTs?"
-    chained = next(f for f in result.trace if f.rule == "image-suspected-tumour")
-    assert dict(chained.matched) == {"symptom_pattern": ("respiratory_symptoms", "general_symptoms")}
+    chained = next(f for f in result.trace if f.rule == "image-site-symptoms")
+    assert dict(chained.matched) == {"symptom_pattern": "lung_symptoms"}
 
 
 def test_check_gives_per_condition_results():
-    rule = BASE.rule("resect-resectable-imt")
+    rule = BASE.rule("resect-imt")
     _fired, conclusions = closure(BASE, Facts.of({"histology": IMT, "resectability": "unresectable"}))
     result = check(rule.when, Facts.of({"histology": IMT, "resectability": "unresectable"}), conclusions)
     assert not result.met

@@ -20,7 +20,7 @@ def test_why_not_names_the_rule_and_its_unmet_condition():
     inference = ENGINE.infer(Facts.of({"imaging_finding": "mass", "imaging": ("ct",)}))
     result = why_not(BASE, inference, "surgical_resection")
     assert not result.suggested
-    assert [g.rule for g in result.gaps] == ["resect-resectable-imt"]
+    assert [g.rule for g in result.gaps] == ["resect-imt"]
     assert "Working diagnosis is 'Consistent with IMT'" in result.gaps[0].unmet
     assert "histology-consistent-with-imt" in result.gaps[0].unmet
 
@@ -29,7 +29,8 @@ def test_why_not_on_a_step_already_done_says_so():
     inference = ENGINE.infer(Facts.of({"imaging_finding": "mass", "histology": IMT}))
     gap = why_not(BASE, inference, "biopsy").gaps[0]
     assert gap.rule == "mass-needs-biopsy"
-    assert "Biopsy histology is not 'Myofibroblastic spindle cells" in gap.unmet
+    assert "Biopsy histology is not known yet, but it is 'Myofibroblastic spindle cells" in gap.unmet
+    assert "already done" in gap.unmet
     imaging = why_not(
         BASE,
         ENGINE.infer(Facts.of({"site": "lung", "symptoms": ("cough",), "imaging": ("ct",)})),
@@ -42,7 +43,7 @@ def test_why_not_on_a_step_already_done_says_so():
 def test_why_not_unmet_fact_value():
     inference = ENGINE.infer(Facts.of({"histology": IMT, "resectability": "unresectable"}))
     gap = why_not(BASE, inference, "surgical_resection").gaps[0]
-    assert gap.unmet == "needs Resectability is 'Resectable', but it is 'Unresectable'"
+    assert gap.unmet == "needs Resectability is not 'Unresectable', but it is 'Unresectable'"
 
 
 def test_why_not_a_suggested_step_says_it_is_suggested():
@@ -66,6 +67,7 @@ def test_how_chain_follows_conclusions_back_to_facts():
         "alk-drives-growth",
         "surgery-not-feasible",
         "alk-inhibitor-option",
+        "alk-targeted-options",
     ]
     lines = firing_lines(BASE.vocabulary, inference.trace[0])
     assert lines[0] == "histology-consistent-with-imt  [What are Inflammatory Myofibroblastic Tumors (IMTs)?]"
@@ -73,10 +75,11 @@ def test_how_chain_follows_conclusions_back_to_facts():
 
 
 def test_condition_text():
-    rule = BASE.rule("alk-negative-look-for-ros1-pdgfrb")
+    rule = BASE.rule("alk-negative-other-alterations")
     assert condition_text(BASE.vocabulary, rule.when) == (
-        "the conclusion Working diagnosis is 'ALK-negative IMT' and ROS1 status is not known yet "
-        "and PDGFRB status is not known yet"
+        "the conclusion Working diagnosis is 'IMT, ALK-negative on staining' and ROS1 status is not "
+        "'ROS1 rearranged' and PDGFRB status is not 'PDGFRB rearranged' and one of: ROS1 status is not "
+        "known yet; PDGFRB status is not known yet"
     )
 
 

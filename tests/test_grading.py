@@ -146,3 +146,33 @@ def test_score_case(points: list[float], expected: CaseScore) -> None:
 
 def test_case_score_text() -> None:
     assert score_case([QuestionScore(1.0, (), (), (), ())] * 3).text() == "3 / 3 (100.0%)"
+
+
+# --------------------------------------------------------------------- accepted alternatives
+
+
+@given(questions(), st.data())
+def test_an_accepted_pick_changes_nothing(q: tuple[list[str], list[str], list[str]], data: st.DataObject) -> None:
+    options, expected, picked = q
+    spare = [o for o in options if o not in expected]
+    accepted = data.draw(st.lists(st.sampled_from(spare), unique=True)) if spare else []
+    without = [p for p in picked if p not in accepted]
+    base = score_question(without, expected, options, accepted=accepted)
+    for extra in accepted:
+        score = score_question([*without, extra], expected, options, accepted=accepted)
+        assert score.points == base.points
+        assert score.deductions == base.deductions
+        assert extra in score.accepted and extra not in score.wrong
+
+
+def test_accepted_options_are_not_counted_as_wrong_ones() -> None:
+    # Three options not expected, one of them accepted: a wrong pick costs 0.8 / 2, not 0.8 / 3.
+    score = score_question(["a", "c"], ["a"], ["a", "b", "c", "d"], accepted=["b"])
+    assert score.points == 0.6
+    assert score.wrong == ("c",)
+    assert score_question(["a", "b"], ["a"], ["a", "b", "c", "d"], accepted=["b"]).points == 1.0
+
+
+def test_an_expected_option_is_never_merely_accepted() -> None:
+    score = score_question([], ["a"], ["a", "b"], accepted=["a"])
+    assert score.points == 0.0 and score.missed == ("a",)

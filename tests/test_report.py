@@ -18,7 +18,7 @@ FACTS = Facts.of({"imaging_finding": "mass", "histology": IMT, "alk_ihc": "posit
 def test_json_has_exactly_the_documented_keys():
     inference = BuiltinEngine(BASE).infer(FACTS)
     doc = infer_json(inference, BASE.vocabulary, "builtin evaluator")
-    assert list(doc) == ["engine", "facts", "suggestions", "conclusions", "trace", "disclaimer"]
+    assert list(doc) == ["engine", "facts", "warnings", "suggestions", "accepted", "conclusions", "trace", "disclaimer"]
     assert doc["disclaimer"] == DISCLAIMER
     assert doc["facts"]["symptoms"] == ["cough"]
     assert {"key": "working_diagnosis", "value": "alk_rearranged_imt", "because": ["alk-positive-imt"]} in doc[
@@ -26,7 +26,17 @@ def test_json_has_exactly_the_documented_keys():
     ]
     assert set(doc["trace"][0]) == {"rule", "matched", "concluded", "explanation", "source"}
     with_why = infer_json(inference, BASE.vocabulary, "x", [why_not(BASE, inference, "biopsy")])
-    assert list(with_why) == ["engine", "facts", "suggestions", "conclusions", "trace", "why_not", "disclaimer"]
+    assert list(with_why) == [
+        "engine",
+        "facts",
+        "warnings",
+        "suggestions",
+        "accepted",
+        "conclusions",
+        "trace",
+        "why_not",
+        "disclaimer",
+    ]
 
 
 def test_working_diagnosis_sharpens_in_text():
