@@ -5,7 +5,7 @@ case, it lists the questions with the facts known at each stage, derives the
 expected answers (one inference per stage, cached) and turns an answer into
 :class:`Feedback` (HOW for right and missed picks, WHY-NOT for wrong ones, the
 current conclusions and differential, and the score from
-:mod:`imt_tutor.grading`). :func:`play` is the question loop, talking through
+:mod:`imt_tutor.scoring`). :func:`play` is the question loop, talking through
 a :class:`Console`; :class:`ClickConsole` is the terminal one.
 """
 
@@ -25,7 +25,7 @@ from . import DISCLAIMER
 from .cases import accepted_answer, check_key, expected_answer, facts_at, iter_questions, option_label, qualified_id
 from .errors import DataError, Location
 from .explain import firing_lines, how_chain, pair_text, rule_gaps, why_not
-from .grading import CaseScore, QuestionScore, score_case, score_question
+from .scoring import CaseScore, QuestionScore, score_case, score_question
 from .inference import Engine
 from .models import Case, Facts, Firing, Inference, Question, RuleBase, Stage
 from .report import conclusion_lines, wrap_lines

@@ -1,4 +1,4 @@
-"""The scoring rules of imt_tutor.grading, as properties and examples."""
+"""The scoring rules of imt_tutor.scoring, as properties and examples."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from imt_tutor.grading import CaseScore, QuestionScore, score_case, score_question
+from imt_tutor.scoring import CaseScore, QuestionScore, score_case, score_question
 
 IDS = st.sampled_from([f"opt{n}" for n in range(12)])
 
