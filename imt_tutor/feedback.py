@@ -1,0 +1,579 @@
+"""THE feedback model: everything a student or an instructor is shown about a
+case, computed once per case, as frozen data.
+
+:func:`build_key` runs one inference per stage and derives, for every
+question, the expected and accepted options and, for **every** option, either
+its HOW chain (the firings behind it) or its WHY-NOT gaps, each with a kind:
+
+* ``not_yet_known``: a fact the case has not revealed yet (premature);
+* ``already_done``: the step's own fact is known (it has been done);
+* ``contradicted``: a known fact rules it out (an ALK inhibitor for an
+  ALK-negative tumour);
+* ``unsupported``: no rule ever gives this option;
+* ``less_specific`` (working diagnosis only): concluded, but not the most
+  specific diagnosis the question asks for.
+
+:func:`grade` scores a student's picks against the key alone: no engine call
+per student. Every class round-trips through JSON (:func:`key_to_json`,
+:func:`key_from_json`), because the browser page carries the key. Nothing here
+builds a sentence; ``render/`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .cases import accepted_answer, check_key, expected_answer, facts_at, iter_questions, option_label, qualified_id
+from .evaluator import Check, check, holds
+from .explain import how_chain
+from .scoring import QuestionScore, score_case, score_question
+from .models import (
+    AllOf,
+    AnyOf,
+    Case,
+    Condition,
+    Facts,
+    FactValue,
+    Firing,
+    Inference,
+    Is,
+    Known,
+    Not,
+    Rule,
+    RuleBase,
+    Vocabulary,
+)
+from .rulebase import producers
+
+__all__ = [
+    "DIFFERENTIAL",
+    "GAP_KINDS",
+    "WORKING_DIAGNOSIS",
+    "CaseKey",
+    "Gap",
+    "GradedAnswer",
+    "GradedCase",
+    "OptionKey",
+    "QuestionKey",
+    "StageKey",
+    "build_key",
+    "grade",
+    "grade_case",
+    "key_from_json",
+    "key_to_json",
+]
+
+WORKING_DIAGNOSIS = "working_diagnosis"
+DIFFERENTIAL = "differential"
+
+NOT_YET_KNOWN = "not_yet_known"
+ALREADY_DONE = "already_done"
+CONTRADICTED = "contradicted"
+UNSUPPORTED = "unsupported"
+LESS_SPECIFIC = "less_specific"
+GAP_KINDS = (NOT_YET_KNOWN, ALREADY_DONE, CONTRADICTED, UNSUPPORTED, LESS_SPECIFIC)
+# Within one rule (all its conditions must hold) the most final gap decides;
+# across alternatives (any rule would do) the least final one does.
+_FINALITY = {NOT_YET_KNOWN: 1, ALREADY_DONE: 2, CONTRADICTED: 3, UNSUPPORTED: 4}
+
+EXPECTED = "expected"
+ACCEPTED = "accepted"
+NOT_EXPECTED = "not_expected"
+
+
+# --------------------------------------------------------------------- the model
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Why one rule that could give an option did not fire at this stage.
+
+    ``condition`` is the rule's first unmet top-level condition; ``kind`` and
+    ``fact`` / ``known`` come from the condition that settles it (the observed
+    fact at the end of the chain, with its known values, if any);
+    ``producers`` are the rules that could conclude what ``condition`` needs
+    (for a condition on a conclusion).
+    """
+
+    kind: str
+    rule: str
+    source: str
+    condition: Condition
+    fact: str | None = None
+    known: tuple[str, ...] = ()
+    producers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OptionKey:
+    """One option of a question: its verdict and why."""
+
+    option: str
+    label: str
+    verdict: str
+    because: tuple[str, ...] = ()
+    how: tuple[Firing, ...] = ()
+    gaps: tuple[Gap, ...] = ()
+    kind: str | None = None
+
+
+@dataclass(frozen=True)
+class QuestionKey:
+    qid: str
+    number: int
+    stage_index: int
+    kind: str
+    key: str | None
+    prompt: str
+    options: tuple[OptionKey, ...]
+    expected: tuple[str, ...]
+    accepted: tuple[str, ...]
+    because: tuple[str, ...]
+    author_reason: str | None = None
+    nothing_reason: str | None = None
+
+    def option(self, option_id: str) -> OptionKey:
+        for entry in self.options:
+            if entry.option == option_id:
+                return entry
+        raise KeyError(option_id)
+
+    @property
+    def option_ids(self) -> tuple[str, ...]:
+        return tuple(o.option for o in self.options)
+
+    def labels(self) -> dict[str, str]:
+        return {o.option: o.label for o in self.options}
+
+
+@dataclass(frozen=True)
+class StageKey:
+    """One stage: the facts known (and which are new), what the rules conclude
+    (key, value, rules) and what stays in the differential."""
+
+    stage_id: str
+    index: int
+    narrative: str
+    facts: Facts
+    new: tuple[str, ...]
+    conclusions: tuple[tuple[str, str, tuple[str, ...]], ...]
+    differential: tuple[str, ...]
+    teaching_points: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CaseKey:
+    case_id: str
+    title: str
+    summary: str
+    engine: str
+    stages: tuple[StageKey, ...]
+    questions: tuple[QuestionKey, ...]
+
+    def question(self, qid: str) -> QuestionKey:
+        for q in self.questions:
+            if q.qid == qid:
+                return q
+        raise KeyError(qid)
+
+
+# --------------------------------------------------------------------- gaps
+
+
+def _leaf(
+    base: RuleBase,
+    cond: Condition,
+    facts: Facts,
+    conclusions: set[tuple[str, str]],
+    done_keys: frozenset[str],
+    seen: dict[tuple[str, ...], tuple[str, str | None, tuple[str, ...]]],
+) -> tuple[str, str | None, tuple[str, ...]]:
+    """(kind, fact, known values) of an unmet condition."""
+    if isinstance(cond, Is) and cond.on_conclusion:
+        memo = (cond.key, *cond.values)
+        if memo not in seen:
+            options = [
+                _rule_leaf(base, r, facts, conclusions, done_keys, seen)
+                for r in producers(base.rules, cond.key, cond.values)
+            ]
+            seen[memo] = min(options, key=lambda o: _FINALITY[o[0]]) if options else (UNSUPPORTED, None, ())
+        return seen[memo]
+    if isinstance(cond, (Is, Known)):
+        if cond.key not in facts:
+            return NOT_YET_KNOWN, cond.key, ()
+        return CONTRADICTED, cond.key, facts.values_of(cond.key)
+    if isinstance(cond, Not) and isinstance(cond.part, (Is, Known)):
+        key = cond.part.key
+        kind = ALREADY_DONE if key in done_keys else CONTRADICTED
+        return kind, key, facts.values_of(key)
+    if isinstance(cond, AnyOf):
+        parts = [_leaf(base, p, facts, conclusions, done_keys, seen) for p in cond.parts]
+        return min(parts, key=lambda o: _FINALITY[o[0]])
+    if isinstance(cond, AllOf):
+        parts = [
+            _leaf(base, p, facts, conclusions, done_keys, seen) for p in cond.parts if not holds(p, facts, conclusions)
+        ]
+        return max(parts, key=lambda o: _FINALITY[o[0]])
+    # not (any/all of observed facts) that hold: the known facts rule it out
+    return CONTRADICTED, None, ()
+
+
+def _rule_leaf(
+    base: RuleBase,
+    rule: Rule,
+    facts: Facts,
+    conclusions: set[tuple[str, str]],
+    done_keys: frozenset[str],
+    seen: dict[tuple[str, ...], tuple[str, str | None, tuple[str, ...]]],
+) -> tuple[str, str | None, tuple[str, ...]]:
+    parts = rule.when.parts if isinstance(rule.when, AllOf) else (rule.when,)
+    unmet = [p for p in parts if not holds(p, facts, conclusions)]
+    if not unmet:  # it fired; cannot happen for a rule asked about
+        return NOT_YET_KNOWN, None, ()
+    leaves = [_leaf(base, p, facts, conclusions, done_keys, seen) for p in unmet]
+    return max(leaves, key=lambda o: _FINALITY[o[0]])
+
+
+def _gaps(base: RuleBase, inference: Inference, rules: Iterable[Rule], done_keys: frozenset[str]) -> tuple[Gap, ...]:
+    conclusions = {(k, v) for k, v, _ in inference.conclusions()}
+    seen: dict[tuple[str, ...], tuple[str, str | None, tuple[str, ...]]] = {}
+    out = []
+    for rule in rules:
+        result: Check = check(rule.when, inference.facts, conclusions)
+        first = result.first_unmet()
+        if first is None:
+            continue
+        kind, fact, known = _rule_leaf(base, rule, inference.facts, conclusions, done_keys, seen)
+        cond = first.condition
+        makers: tuple[str, ...] = ()
+        if isinstance(cond, Is) and cond.on_conclusion:
+            makers = tuple(r.id for r in producers(base.rules, cond.key, cond.values))
+        out.append(Gap(kind, rule.id, rule.source, cond, fact, known, makers))
+    return tuple(out)
+
+
+def _weakest(gaps: tuple[Gap, ...]) -> str:
+    if not gaps:
+        return UNSUPPORTED
+    return min((g.kind for g in gaps), key=lambda k: _FINALITY[k])
+
+
+# --------------------------------------------------------------------- building the key
+
+
+def _done_keys(vocab: Vocabulary, step: str | None) -> frozenset[str]:
+    """Fact keys that, once known, mean ``step`` (or any step) has been done."""
+    steps = [vocab.step(step)] if step is not None else list(vocab.next_steps)
+    return frozenset(key for s in steps if s is not None for key, _ in s.done_when)
+
+
+def _option_key(
+    base: RuleBase,
+    inference: Inference,
+    question: Any,
+    option: str,
+    expected: tuple[str, ...],
+    accepted: tuple[str, ...],
+) -> OptionKey:
+    vocab = base.vocabulary
+    label = option_label(vocab, question, option)
+    if question.kind == "next_steps":
+        because = dict(inference.suggestions()).get(option, ())
+        if option in accepted:
+            chain = how_chain(inference, vocab, accepted=option)
+            rules = dict(inference.acceptances()).get(option, ())
+            return OptionKey(option, label, ACCEPTED, rules, tuple(chain))
+        chain = how_chain(inference, vocab, step=option) if because else []
+        if option in expected:
+            return OptionKey(option, label, EXPECTED, because, tuple(chain))
+        if because:  # suggested, but the author's override does not expect it
+            return OptionKey(option, label, NOT_EXPECTED, because, tuple(chain), kind=UNSUPPORTED)
+        rules = [r for r in base.rules if option in r.suggest]
+        gaps = _gaps(base, inference, rules, _done_keys(vocab, option))
+        return OptionKey(option, label, NOT_EXPECTED, gaps=gaps, kind=_weakest(gaps))
+    key = str(question.key)
+    because = next((rules for k, v, rules in inference.conclusions() if k == key and v == option), ())
+    chain = how_chain(inference, vocab, conclusion=(key, option)) if because else []
+    if option in expected:
+        return OptionKey(option, label, EXPECTED, because, tuple(chain))
+    if because:
+        kind = LESS_SPECIFIC if key == WORKING_DIAGNOSIS else UNSUPPORTED
+        return OptionKey(option, label, NOT_EXPECTED, because, tuple(chain), kind=kind)
+    rules = list(producers(base.rules, key, (option,)))
+    gaps = _gaps(base, inference, rules, _done_keys(vocab, None))
+    return OptionKey(option, label, NOT_EXPECTED, gaps=gaps, kind=_weakest(gaps))
+
+
+def build_key(base: RuleBase, engine: Any, case: Case, *, check: bool = True) -> CaseKey:
+    """The whole feedback model of ``case``: one inference per stage.
+
+    With ``check`` (the default), the key's problems (empty or restating
+    questions, see :func:`imt_tutor.cases.check_key`) are raised first.
+    """
+    vocab = base.vocabulary
+    inferences = [engine.infer(facts_at(case, i)) for i in range(len(case.stages))]
+    if check:
+        check_key(case, vocab, inferences)
+    stages = []
+    for index, stage in enumerate(case.stages):
+        inference = inferences[index]
+        conclusions = inference.conclusions()
+        stages.append(
+            StageKey(
+                stage.id,
+                index,
+                stage.narrative,
+                inference.facts,
+                tuple(k for k, _ in stage.reveal.items),
+                conclusions,
+                tuple(v for k, v, _ in conclusions if k == DIFFERENTIAL),
+                stage.teaching_points,
+            )
+        )
+    questions = []
+    for number, (index, stage, question) in enumerate(iter_questions(case), 1):
+        inference = inferences[index]
+        expected = expected_answer(question, inference, vocab)
+        accepted = accepted_answer(question, inference)
+        options = tuple(_option_key(base, inference, question, o, expected, accepted) for o in question.options)
+        because = tuple(dict.fromkeys(r for o in options if o.verdict == EXPECTED for r in o.because))
+        questions.append(
+            QuestionKey(
+                qualified_id(stage, question),
+                number,
+                index,
+                question.kind,
+                question.key,
+                question.prompt,
+                options,
+                expected,
+                accepted,
+                because,
+                question.answer_reason if question.answer is not None else None,
+                question.expect_nothing_reason,
+            )
+        )
+    return CaseKey(case.id, case.title, case.summary, getattr(engine, "name", "?"), tuple(stages), tuple(questions))
+
+
+# --------------------------------------------------------------------- grading
+
+
+@dataclass(frozen=True)
+class GradedAnswer:
+    qid: str
+    picks: tuple[str, ...]
+    score: QuestionScore
+
+
+@dataclass(frozen=True)
+class GradedCase:
+    case_id: str
+    answers: tuple[GradedAnswer, ...]
+
+    @property
+    def points(self) -> float:
+        return score_case(a.score for a in self.answers).points
+
+
+def grade(question: QuestionKey, picks: Iterable[str]) -> GradedAnswer:
+    """Score ``picks`` for one question from the key alone."""
+    chosen = tuple(dict.fromkeys(picks))
+    unknown = [p for p in chosen if p not in question.option_ids]
+    if unknown:
+        raise ValueError(f"not an option of {question.qid}: {unknown[0]!r}")
+    rules: dict[str, str] = {}
+    for entry in question.options:
+        if entry.verdict == EXPECTED and entry.because:
+            rules[entry.option] = entry.because[0]
+        elif entry.gaps:
+            rules[entry.option] = entry.gaps[0].rule
+    score = score_question(
+        chosen, question.expected, question.option_ids, labels=question.labels(), accepted=question.accepted
+    )
+    return GradedAnswer(question.qid, chosen, score)
+
+
+def grade_case(key: CaseKey, answers: Mapping[str, Iterable[str]]) -> GradedCase:
+    """Every answered question of ``answers`` (qid -> picks), in case order."""
+    return GradedCase(key.case_id, tuple(grade(q, answers[q.qid]) for q in key.questions if q.qid in answers))
+
+
+# --------------------------------------------------------------------- JSON
+
+
+def _value(value: FactValue) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _unvalue(value: Any) -> FactValue:
+    return tuple(value) if isinstance(value, list) else str(value)
+
+
+def condition_to_json(cond: Condition) -> dict[str, Any]:
+    if isinstance(cond, Is):
+        return {"is": cond.key, "values": list(cond.values), "conclusion": cond.on_conclusion}
+    if isinstance(cond, Known):
+        return {"known": cond.key}
+    if isinstance(cond, Not):
+        return {"not": condition_to_json(cond.part)}
+    if isinstance(cond, AllOf):
+        return {"all": [condition_to_json(p) for p in cond.parts]}
+    return {"any": [condition_to_json(p) for p in cond.parts]}
+
+
+def condition_from_json(data: Mapping[str, Any]) -> Condition:
+    if "is" in data:
+        return Is(str(data["is"]), tuple(data["values"]), bool(data["conclusion"]))
+    if "known" in data:
+        return Known(str(data["known"]))
+    if "not" in data:
+        return Not(condition_from_json(data["not"]))
+    if "all" in data:
+        return AllOf(tuple(condition_from_json(p) for p in data["all"]))
+    return AnyOf(tuple(condition_from_json(p) for p in data["any"]))
+
+
+def _firing_json(f: Firing) -> dict[str, Any]:
+    return {
+        "rule": f.rule,
+        "matched": [[k, _value(v)] for k, v in f.matched],
+        "concluded": [list(pair) for pair in f.concluded],
+        "suggested": list(f.suggested),
+        "accepted": list(f.accepted),
+        "explanation": f.explanation,
+        "source": f.source,
+    }
+
+
+def _firing(data: Mapping[str, Any]) -> Firing:
+    return Firing(
+        data["rule"],
+        tuple((k, _unvalue(v)) for k, v in data["matched"]),
+        tuple((k, v) for k, v in data["concluded"]),
+        tuple(data["suggested"]),
+        data["explanation"],
+        data["source"],
+        tuple(data["accepted"]),
+    )
+
+
+def key_to_json(key: CaseKey) -> dict[str, Any]:
+    """The whole key as JSON-ready data (lists, dicts, strings, numbers)."""
+    return {
+        "case": key.case_id,
+        "title": key.title,
+        "summary": key.summary,
+        "engine": key.engine,
+        "stages": [
+            {
+                "id": s.stage_id,
+                "index": s.index,
+                "narrative": s.narrative,
+                "facts": [[k, _value(v)] for k, v in s.facts.items],
+                "new": list(s.new),
+                "conclusions": [[k, v, list(r)] for k, v, r in s.conclusions],
+                "differential": list(s.differential),
+                "teaching_points": list(s.teaching_points),
+            }
+            for s in key.stages
+        ],
+        "questions": [
+            {
+                "id": q.qid,
+                "number": q.number,
+                "stage_index": q.stage_index,
+                "kind": q.kind,
+                "key": q.key,
+                "prompt": q.prompt,
+                "expected": list(q.expected),
+                "accepted": list(q.accepted),
+                "because": list(q.because),
+                "author_reason": q.author_reason,
+                "nothing_reason": q.nothing_reason,
+                "options": [
+                    {
+                        "id": o.option,
+                        "label": o.label,
+                        "verdict": o.verdict,
+                        "because": list(o.because),
+                        "kind": o.kind,
+                        "how": [_firing_json(f) for f in o.how],
+                        "gaps": [
+                            {
+                                "kind": g.kind,
+                                "rule": g.rule,
+                                "source": g.source,
+                                "condition": condition_to_json(g.condition),
+                                "fact": g.fact,
+                                "known": list(g.known),
+                                "producers": list(g.producers),
+                            }
+                            for g in o.gaps
+                        ],
+                    }
+                    for o in q.options
+                ],
+            }
+            for q in key.questions
+        ],
+    }
+
+
+def key_from_json(data: Mapping[str, Any]) -> CaseKey:
+    """The inverse of :func:`key_to_json`."""
+    stages = tuple(
+        StageKey(
+            s["id"],
+            s["index"],
+            s["narrative"],
+            Facts(tuple((k, _unvalue(v)) for k, v in s["facts"])),
+            tuple(s["new"]),
+            tuple((k, v, tuple(r)) for k, v, r in s["conclusions"]),
+            tuple(s["differential"]),
+            tuple(s["teaching_points"]),
+        )
+        for s in data["stages"]
+    )
+    questions = tuple(
+        QuestionKey(
+            q["id"],
+            q["number"],
+            q["stage_index"],
+            q["kind"],
+            q["key"],
+            q["prompt"],
+            tuple(
+                OptionKey(
+                    o["id"],
+                    o["label"],
+                    o["verdict"],
+                    tuple(o["because"]),
+                    tuple(_firing(f) for f in o["how"]),
+                    tuple(
+                        Gap(
+                            g["kind"],
+                            g["rule"],
+                            g["source"],
+                            condition_from_json(g["condition"]),
+                            g["fact"],
+                            tuple(g["known"]),
+                            tuple(g["producers"]),
+                        )
+                        for g in o["gaps"]
+                    ),
+                    o["kind"],
+                )
+                for o in q["options"]
+            ),
+            tuple(q["expected"]),
+            tuple(q["accepted"]),
+            tuple(q["because"]),
+            q["author_reason"],
+            q["nothing_reason"],
+        )
+        for q in data["questions"]
+    )
+    return CaseKey(data["case"], data["title"], data["summary"], data["engine"], stages, questions)
