@@ -28,7 +28,6 @@ from typing import Any
 from .cases import accepted_answer, check_key, expected_answer, facts_at, iter_questions, option_label, qualified_id
 from .evaluator import Check, check, holds
 from .explain import how_chain
-from .scoring import QuestionScore, score_case, score_question
 from .models import (
     AllOf,
     AnyOf,
@@ -46,6 +45,7 @@ from .models import (
     Vocabulary,
 )
 from .rulebase import producers
+from .scoring import QuestionScore, score_case, score_question
 
 __all__ = [
     "DIFFERENTIAL",
@@ -390,9 +390,7 @@ def grade(question: QuestionKey, picks: Iterable[str]) -> GradedAnswer:
             rules[entry.option] = entry.because[0]
         elif entry.gaps:
             rules[entry.option] = entry.gaps[0].rule
-    score = score_question(
-        chosen, question.expected, question.option_ids, labels=question.labels(), accepted=question.accepted
-    )
+    score = score_question(chosen, question.expected, question.option_ids, accepted=question.accepted, rules=rules)
     return GradedAnswer(question.qid, chosen, score)
 
 

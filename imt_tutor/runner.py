@@ -25,11 +25,12 @@ from . import DISCLAIMER
 from .cases import accepted_answer, check_key, expected_answer, facts_at, iter_questions, option_label, qualified_id
 from .errors import DataError, Location
 from .explain import firing_lines, how_chain, pair_text, rule_gaps, why_not
-from .scoring import CaseScore, QuestionScore, score_case, score_question
 from .inference import Engine
 from .models import Case, Facts, Firing, Inference, Question, RuleBase, Stage
+from .render.words import deduction_text
 from .report import conclusion_lines, wrap_lines
 from .rulebase import observed_keys, producers
+from .scoring import CaseScore, QuestionScore, score_case, score_question
 from .vocabulary import did_you_mean
 
 __all__ = [
@@ -287,13 +288,13 @@ class CaseRun:
         expected = self.expected(qid)
         accepted = self.accepted(qid)
         labels = {o: self.label(item, o) for o in (*options, *expected)}
-        score = score_question(chosen, expected, options, labels=labels, accepted=accepted)
+        score = score_question(chosen, expected, options, accepted=accepted)
 
         head = [f"Your answer: {', '.join(labels[p] for p in chosen) or 'nothing'}"]
         head.append(f"Expected: {', '.join(labels[e] for e in expected) or 'nothing'}")
         if accepted:
             head.append(f"Also acceptable (no penalty): {', '.join(labels[a] for a in accepted)}")
-        head += [f"  {d}" for d in score.deductions]
+        head += [f"  {deduction_text(d, labels)}" for d in score.deductions]
         tone = "good" if score.full else "bad"
         sections = [Section(f"Score: {score.points:.2f} / 1", tuple(head), tone)]
         if not chosen and not expected:

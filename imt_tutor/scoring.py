@@ -15,7 +15,8 @@ them, ``expected``; the student ``picked`` some. Each question is worth 1 point:
 
 Points are rounded to 2 decimal places (halves up), except that a score that
 is not all right never shows as 1.0 (it is capped at 0.99). Every lost point
-is named in ``deductions``, e.g. ``missed 'Biopsy' (-0.50)``.
+is a :class:`Deduction` (data: kind, option, points, rule); ``render.words``
+puts it in words, e.g. ``missed 'Biopsy' (-0.50)``.
 
 Options a rule *accepts* (defensible, not required: the document's "may be
 considered") are neither expected nor penalised: picking one changes nothing,
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-__all__ = ["WRONG_PENALTY", "CaseScore", "QuestionScore", "score_case", "score_question"]
+__all__ = ["WRONG_PENALTY", "CaseScore", "Deduction", "QuestionScore", "score_case", "score_question"]
 
 #: What picking every not-expected option costs, in points.
 WRONG_PENALTY = Fraction(4, 5)
@@ -45,6 +46,26 @@ def _round(value: Fraction) -> float:
     return float(exact.quantize(_CENT, rounding=ROUND_HALF_UP))
 
 
+MISSED = "missed"
+WRONG = "wrong"
+NOTHING_PICKED = "nothing_picked"
+
+
+@dataclass(frozen=True)
+class Deduction:
+    """Points lost for one reason: ``kind`` is ``missed`` (an expected
+    ``option`` not picked), ``wrong`` (a picked ``option`` not expected) or
+    ``nothing_picked`` (``option`` is ``None``; ``points`` is the whole point).
+    ``rule`` is the rule behind the expected option, or the one that argues
+    against the wrong pick, when the caller knows it."""
+
+    kind: str
+    option: str | None
+    points: float
+    rule: str | None = None
+    expected_count: int = 0
+
+
 @dataclass(frozen=True)
 class QuestionScore:
     """The score of one answer: points (0..1), what was right, wrong, missed."""
@@ -53,7 +74,7 @@ class QuestionScore:
     hits: tuple[str, ...]
     wrong: tuple[str, ...]
     missed: tuple[str, ...]
-    deductions: tuple[str, ...]
+    deductions: tuple[Deduction, ...]
     accepted: tuple[str, ...] = ()
 
     @property
@@ -82,14 +103,13 @@ def score_question(
     expected: Iterable[str],
     options: Iterable[str],
     *,
-    labels: Mapping[str, str] | None = None,
     accepted: Iterable[str] = (),
+    rules: Mapping[str, str] | None = None,
 ) -> QuestionScore:
     """Score one answer (see the module docstring for the rules).
 
-    ``labels`` maps option IDs to the words the deductions use (default: the
-    IDs). Picks or expected IDs missing from ``options`` still count (as
-    options).
+    ``rules`` maps option IDs to the rule each deduction names. Picks or
+    expected IDs missing from ``options`` still count (as options).
     """
     want = _unique(expected)
     allowed = tuple(a for a in _unique(accepted) if a not in want)
@@ -97,7 +117,7 @@ def score_question(
     taken = tuple(p for p in every if p in allowed)
     picks = tuple(p for p in every if p not in allowed)
     offered = _unique([*options, *picks, *want])
-    name = labels or {}
+    why = rules or {}
     hits = tuple(p for p in picks if p in want)
     wrong = tuple(p for p in picks if p not in want)
     missed = tuple(w for w in want if w not in picks)
@@ -105,20 +125,18 @@ def score_question(
 
     if not wrong and not missed:
         return QuestionScore(1.0, hits, wrong, missed, (), taken)
-    deductions: list[str] = []
+    deductions: list[Deduction] = []
     if not picks:
         credit = Fraction(0)
-        deductions.append(f"picked nothing, but {len(want)} expected (-1.00)")
+        deductions.append(Deduction(NOTHING_PICKED, None, 1.0, None, len(want)))
     else:
         per_miss = Fraction(1, len(want)) if want else Fraction(0)
         per_wrong = WRONG_PENALTY / max(not_expected, 1)
         credit = (Fraction(len(hits), len(want)) if want else Fraction(1)) - per_wrong * len(wrong)
         for m in missed:
-            deductions.append(f"missed '{name.get(m, m)}' (-{_round(per_miss):.2f})")
+            deductions.append(Deduction(MISSED, m, _round(per_miss), why.get(m)))
         for w in wrong:
-            deductions.append(
-                f"picked '{name.get(w, w)}', which the rules do not support here (-{_round(per_wrong):.2f})"
-            )
+            deductions.append(Deduction(WRONG, w, _round(per_wrong), why.get(w)))
     points = min(_round(max(credit, Fraction(0))), _ALMOST)
     return QuestionScore(points, hits, wrong, missed, tuple(deductions), taken)
 
