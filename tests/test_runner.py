@@ -12,16 +12,17 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from imt_tutor import DISCLAIMER, runner
+from imt_tutor import DISCLAIMER
 from imt_tutor import transcript as transcript_module
 from imt_tutor.cases import check_answers, load_answers, load_cases
-from imt_tutor.cli import main
+from imt_tutor.cli import console, main
+from imt_tutor.cli.console import ClickConsole, colour_allowed
 from imt_tutor.data import cases_dir, rules_dir
 from imt_tutor.errors import DataError
 from imt_tutor.evaluator import BuiltinEngine
 from imt_tutor.models import Case, RuleBase
 from imt_tutor.rulebase import load_rulebase, producers
-from imt_tutor.runner import CaseRun, ClickConsole, Feedback, PickError, colour_allowed, play
+from imt_tutor.runner import CaseRun, Feedback, PickError, play
 from imt_tutor.transcript import Transcript, data_dir, default_transcript_path, load_transcript, save_transcript
 
 BASE = load_rulebase(rules_dir())
@@ -493,16 +494,15 @@ def test_corrupt_transcripts_give_one_line_errors(name: str, tmp_path: Path) -> 
 
 
 def test_ctrl_c_saves_and_exits_130(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from imt_tutor import runner
 
-    real = runner.StreamConsole.ask
+    real = console.StreamConsole.ask
 
-    def ask(self: runner.StreamConsole, prompt: str) -> str:
+    def ask(self: console.StreamConsole, prompt: str) -> str:
         if self.line_number == 2:
             raise KeyboardInterrupt
         return real(self, prompt)
 
-    monkeypatch.setattr(runner.StreamConsole, "ask", ask)
+    monkeypatch.setattr(console.StreamConsole, "ask", ask)
     t = tmp_path / "t.json"
     result = invoke(["run", LUNG, "--transcript", str(t)], tmp_path, "1\n3\n2\n")
     assert result.exit_code == 130
@@ -513,12 +513,11 @@ def test_ctrl_c_saves_and_exits_130(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_ctrl_c_before_any_answer_saves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from imt_tutor import runner
 
-    def ask(self: runner.StreamConsole, prompt: str) -> str:
+    def ask(self: console.StreamConsole, prompt: str) -> str:
         raise click.Abort
 
-    monkeypatch.setattr(runner.StreamConsole, "ask", ask)
+    monkeypatch.setattr(console.StreamConsole, "ask", ask)
     t = tmp_path / "t.json"
     result = invoke(["run", LUNG, "--transcript", str(t)], tmp_path, "1\n")
     assert result.exit_code == 130
@@ -598,7 +597,7 @@ def test_terminal_lines_splits_what_is_typed(tmp_path: Path) -> None:
     read, write = os.pipe()
     try:
         os.write(write, b"1,2\r\nbiopsy\nnsa")
-        lines = runner.TerminalLines(read, poll=0.01)
+        lines = console.TerminalLines(read, poll=0.01)
         assert lines.readline() == "1,2"
         assert lines.readline() == "biopsy"
         os.write(write, "ïds\n".encode())

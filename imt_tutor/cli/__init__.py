@@ -15,30 +15,21 @@ from typing import Any, NoReturn
 
 import click
 
-from . import DISCLAIMER, __version__
-from .cases import check_answers, find_case, load_answers, load_cases
-from .data import cases_dir as cases_dir_default
-from .data import rules_dir
-from .errors import DataError, ImtTutorError, Location
-from .explain import condition_text, why_not
-from .inference import ENGINE_CHOICES, default_engine_name, engine_label, make_engine
-from .loading import load_yaml_file, load_yaml_stream
-from .models import AnswerSheet, Case, Facts, Rule, RuleBase
-from .report import infer_json, infer_text, wrap_lines
-from .rulebase import load_rulebase
-from .runner import (
-    CaseRun,
-    ClickConsole,
-    Console,
-    Feedback,
-    Item,
-    StreamConsole,
-    colour_allowed,
-    play,
-    show_lines,
-)
-from .transcript import AnswerRecord, Transcript, default_transcript_path, load_transcript, now, save_transcript
-from .vocabulary import Problems, contradictions_in, did_you_mean, parse_fact_options, parse_facts
+from .. import DISCLAIMER, __version__
+from ..cases import check_answers, find_case, load_answers, load_cases
+from ..data import cases_dir as cases_dir_default
+from ..data import rules_dir
+from ..errors import DataError, ImtTutorError, Location
+from ..explain import condition_text, why_not
+from ..inference import ENGINE_CHOICES, default_engine_name, engine_label, make_engine
+from ..loading import load_yaml_file, load_yaml_stream
+from ..models import AnswerSheet, Case, Facts, Rule, RuleBase
+from ..report import infer_json, infer_text, wrap_lines
+from ..rulebase import load_rulebase
+from ..runner import CaseRun, Console, Feedback, Item, play, show_lines
+from ..transcript import AnswerRecord, Transcript, default_transcript_path, load_transcript, now, save_transcript
+from ..vocabulary import Problems, contradictions_in, did_you_mean, parse_fact_options, parse_facts
+from .console import ClickConsole, StreamConsole, colour_allowed
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
