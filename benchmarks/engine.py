@@ -20,8 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 from imt_tutor import data
-from imt_tutor import engine as engine_mod
-from imt_tutor.evaluator import BuiltinEngine
+from imt_tutor.engines import durable as engine_mod
+from imt_tutor.engines.builtin import BuiltinEngine
 from imt_tutor.loading import load_yaml_file
 from imt_tutor.models import Facts, RuleBase
 from imt_tutor.rulebase import load_rulebase

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .engines.builtin import Check, check
 from .errors import DataError, Location
-from .evaluator import Check, check
 from .models import (
     AllOf,
     AnyOf,

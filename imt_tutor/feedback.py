@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .cases import accepted_answer, check_key, expected_answer, facts_at, iter_questions, option_label, qualified_id
-from .evaluator import Check, check, holds
+from .engines.builtin import Check, check, holds
 from .explain import how_chain
 from .models import (
     AllOf,

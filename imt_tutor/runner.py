@@ -18,9 +18,9 @@ from typing import Any, Protocol
 
 from . import DISCLAIMER
 from .cases import accepted_answer, check_key, expected_answer, facts_at, iter_questions, option_label, qualified_id
+from .engines import Engine
 from .errors import DataError, Location
 from .explain import firing_lines, how_chain, pair_text, rule_gaps, why_not
-from .inference import Engine
 from .models import Case, Facts, Firing, Inference, Question, RuleBase, Stage
 from .render.words import deduction_text
 from .report import conclusion_lines, wrap_lines

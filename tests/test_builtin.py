@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imt_tutor.data import rules_dir
-from imt_tutor.evaluator import BuiltinEngine, check, closure
+from imt_tutor.engines.builtin import BuiltinEngine, check, closure
 from imt_tutor.models import Facts
 from imt_tutor.rulebase import load_rulebase
 
@@ -188,6 +188,6 @@ def test_trace_is_canonical_and_complete(facts):
     assert positions == sorted(positions)
     concluded = {(k, v) for k, v, _ in result.conclusions()}
     for rule in BASE.rules:
-        from imt_tutor.evaluator import holds
+        from imt_tutor.engines.builtin import holds
 
         assert holds(rule.when, Facts.of(facts), concluded) == (rule.id in result.fired)

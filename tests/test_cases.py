@@ -26,8 +26,8 @@ from imt_tutor.cases import (
     qualified_id,
 )
 from imt_tutor.data import cases_dir, rules_dir
+from imt_tutor.engines.builtin import BuiltinEngine
 from imt_tutor.errors import DataError, Location
-from imt_tutor.evaluator import BuiltinEngine
 from imt_tutor.models import AnswerSheet, Case, Facts, Question, RuleBase, Stage, Vocabulary
 from imt_tutor.rulebase import load_rulebase
 

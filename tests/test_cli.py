@@ -14,7 +14,7 @@ from imt_tutor import DISCLAIMER, __version__
 from imt_tutor.cases import load_cases
 from imt_tutor.cli import main
 from imt_tutor.data import cases_dir, examples_dir, rules_dir
-from imt_tutor.inference import default_engine_name, engine_label
+from imt_tutor.engines import default_engine_name, engine_label
 from imt_tutor.rulebase import load_rulebase
 
 ROOT = Path(__file__).resolve().parent.parent

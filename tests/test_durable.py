@@ -18,8 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imt_tutor import data
-from imt_tutor import engine as engine_mod
-from imt_tutor.engine import (
+from imt_tutor.engines import durable as engine_mod
+from imt_tutor.engines.builtin import BuiltinEngine
+from imt_tutor.engines.durable import (
     CONSUMERS,
     MAX_ALPHA_TESTS,
     MAX_JOINED_FACTS,
@@ -32,7 +33,6 @@ from imt_tutor.engine import (
     patient_fact,
 )
 from imt_tutor.errors import DataError, EngineError, Location
-from imt_tutor.evaluator import BuiltinEngine
 from imt_tutor.loading import load_yaml_file, load_yaml_text
 from imt_tutor.models import (
     AllOf,
@@ -454,7 +454,7 @@ def test_hash_colliding_names_are_rejected():
 
 SURVIVES = """
 from imt_tutor.data import rules_dir
-from imt_tutor.engine import DurableEngine
+from imt_tutor.engines.durable import DurableEngine
 from imt_tutor.models import Facts
 from imt_tutor.rulebase import load_rulebase
 engine = DurableEngine(load_rulebase(rules_dir()))
@@ -729,7 +729,7 @@ def test_unused_fact_alone(engine):
 
 
 def test_errors_in_the_c_core_do_not_crash(durable):
-    code = f"import sys; sys.path.insert(0, {str(TESTS)!r}); import test_engine as t; t.native_error_main()"
+    code = f"import sys; sys.path.insert(0, {str(TESTS)!r}); import test_durable as t; t.native_error_main()"
     done = run_python(code)
     assert done.returncode == 0, done.stderr[-2000:]  # touching such a session would be -11
     assert done.stdout.strip() == "ok"
@@ -748,7 +748,7 @@ def test_errors_in_the_c_core_do_not_crash(durable):
 def test_rule_bases_at_the_limits_run(durable, kind, n):
     """Each limit is tight: durable_rules builds and runs the largest accepted rule base (in a
     subprocess, as past some limits it hangs or crashes)."""
-    code = f"import sys; sys.path.insert(0, {str(TESTS)!r}); import test_engine as t; t.boundary_main({kind!r}, {n})"
+    code = f"import sys; sys.path.insert(0, {str(TESTS)!r}); import test_durable as t; t.boundary_main({kind!r}, {n})"
     done = run_python(code)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith("fired ")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from imt_tutor.data import rules_dir
+from imt_tutor.engines.builtin import BuiltinEngine
 from imt_tutor.errors import DataError
-from imt_tutor.evaluator import BuiltinEngine
 from imt_tutor.explain import condition_text, firing_lines, how_chain, why_not
 from imt_tutor.models import Facts
 from imt_tutor.rulebase import load_rulebase

@@ -9,7 +9,7 @@ from pathlib import Path
 from imt_tutor import DISCLAIMER
 from imt_tutor.cases import check_answers, load_answers, load_case
 from imt_tutor.data import rules_dir
-from imt_tutor.evaluator import BuiltinEngine
+from imt_tutor.engines.builtin import BuiltinEngine
 from imt_tutor.loading import load_yaml_file, load_yaml_text
 from imt_tutor.rulebase import load_rulebase, parse_rule_files
 

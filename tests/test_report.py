@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from imt_tutor import DISCLAIMER
 from imt_tutor.data import rules_dir
-from imt_tutor.evaluator import BuiltinEngine
+from imt_tutor.engines.builtin import BuiltinEngine
 from imt_tutor.explain import why_not
 from imt_tutor.models import Facts
 from imt_tutor.report import conclusion_lines, infer_json, infer_text

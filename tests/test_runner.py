@@ -18,8 +18,8 @@ from imt_tutor.cases import check_answers, load_answers, load_cases
 from imt_tutor.cli import console, main
 from imt_tutor.cli.console import ClickConsole, colour_allowed
 from imt_tutor.data import cases_dir, rules_dir
+from imt_tutor.engines.builtin import BuiltinEngine
 from imt_tutor.errors import DataError
-from imt_tutor.evaluator import BuiltinEngine
 from imt_tutor.models import Case, RuleBase
 from imt_tutor.rulebase import load_rulebase, producers
 from imt_tutor.runner import CaseRun, Feedback, PickError, play

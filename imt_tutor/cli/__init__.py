@@ -19,9 +19,9 @@ from .. import DISCLAIMER, __version__
 from ..cases import check_answers, find_case, load_answers, load_cases
 from ..data import cases_dir as cases_dir_default
 from ..data import rules_dir
+from ..engines import ENGINE_CHOICES, default_engine_name, engine_label, make_engine
 from ..errors import DataError, ImtTutorError, Location
 from ..explain import condition_text, why_not
-from ..inference import ENGINE_CHOICES, default_engine_name, engine_label, make_engine
 from ..loading import load_yaml_file, load_yaml_stream
 from ..models import AnswerSheet, Case, Facts, Rule, RuleBase
 from ..report import infer_json, infer_text, wrap_lines

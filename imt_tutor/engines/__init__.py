@@ -5,21 +5,27 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from . import engine as durable_engine
-from .errors import ImtTutorError
-from .evaluator import ENGINE_NAME as BUILTIN
-from .evaluator import BuiltinEngine
-from .models import Facts, Inference, RuleBase
+from ..errors import ImtTutorError
+from ..models import Facts, Inference, RuleBase
+from . import durable as durable_engine
+from .builtin import ENGINE_NAME as BUILTIN
+from .builtin import BuiltinEngine
 
 ENGINE_CHOICES = ("auto", durable_engine.ENGINE_NAME, BUILTIN)
 
 
 class Engine(Protocol):
+    """A rule engine: ``infer`` facts; a context manager that ``close``s on exit."""
+
     name: str
 
     def infer(self, facts: Facts) -> Inference: ...
 
     def close(self) -> None: ...
+
+    def __enter__(self) -> Engine: ...
+
+    def __exit__(self, *exc: object) -> None: ...
 
 
 def default_engine_name() -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Set
 from dataclasses import dataclass
 
-from .models import AllOf, AnyOf, Condition, Facts, FactValue, Firing, Inference, Is, Known, Not, Rule, RuleBase
+from ..models import AllOf, AnyOf, Condition, Facts, FactValue, Firing, Inference, Is, Known, Not, Rule, RuleBase
 
 Conclusions = Set[tuple[str, str]]
 
@@ -150,6 +150,12 @@ class BuiltinEngine:
 
     def __init__(self, base: RuleBase) -> None:
         self.base = base
+
+    def __enter__(self) -> BuiltinEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def infer(self, facts: Facts) -> Inference:
         fired, _ = closure(self.base, facts)

@@ -18,7 +18,7 @@ them by construction:
 - the structural limits of its C core are checked before any ruleset is
   built (:func:`check_limits`), because past some of them it hangs or crashes.
 
-The trace is rebuilt with :func:`~imt_tutor.evaluator.canonical_trace`, so
+The trace is rebuilt with :func:`~imt_tutor.engines.builtin.canonical_trace`, so
 this engine and the builtin one report in the same canonical order.
 """
 
@@ -35,10 +35,10 @@ from importlib import metadata
 from types import ModuleType
 from typing import Any
 
-from .errors import DataError, DataErrors, EngineError, Location
-from .evaluator import canonical_trace
-from .models import AllOf, AnyOf, Condition, Facts, Inference, Is, Known, Not, Rule, RuleBase
-from .rulebase import strata
+from ..errors import DataError, DataErrors, EngineError, Location
+from ..models import AllOf, AnyOf, Condition, Facts, Inference, Is, Known, Not, Rule, RuleBase
+from ..rulebase import strata
+from .builtin import canonical_trace
 
 ENGINE_NAME = "durable_rules"
 
@@ -618,6 +618,12 @@ class DurableEngine:
         raise EngineError(f"durable_rules rejected the conclusion {fact['key']}: {fact['value']} as already observed")
 
     # -- evaluation
+
+    def __enter__(self) -> DurableEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def infer(self, facts: Facts) -> Inference:
         with _SESSION_LOCK:
