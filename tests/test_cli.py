@@ -499,3 +499,9 @@ def test_contradictory_facts_are_warned_about(facts: list[str], contradiction: s
     assert text.exit_code == 0
     assert "Warning: these facts contradict each other:" in text.output
     assert infer_doc(["site=lung"])["warnings"] == []
+
+
+def test_after_a_metastasis_only_reconsidering_is_suggested(engine_name: str) -> None:
+    doc = infer_doc([*DIAGNOSED, "metastasis=present", "resectability=unresectable"], engine_name)
+    assert suggested(doc) == ["reconsider_diagnosis"]
+    assert ("treatment_context", "surgery_not_feasible") not in concluded(doc)
