@@ -306,14 +306,18 @@ def _option_key(
     return OptionKey(option, label, NOT_EXPECTED, gaps=gaps, kind=_weakest(gaps))
 
 
-def build_key(base: RuleBase, engine: Any, case: Case, *, check: bool = True) -> CaseKey:
-    """The whole feedback model of ``case``: one inference per stage.
+def build_key(
+    base: RuleBase, engine: Any, case: Case, *, check: bool = True, inferences: list[Inference] | None = None
+) -> CaseKey:
+    """The whole feedback model of ``case``: one inference per stage (or the
+    ``inferences`` given, one per stage).
 
     With ``check`` (the default), the key's problems (empty or restating
     questions, see :func:`imt_tutor.cases.check_key`) are raised first.
     """
     vocab = base.vocabulary
-    inferences = [engine.infer(facts_at(case, i)) for i in range(len(case.stages))]
+    if inferences is None:
+        inferences = [engine.infer(facts_at(case, i)) for i in range(len(case.stages))]
     if check:
         check_key(case, vocab, inferences)
     stages = []

@@ -17,15 +17,16 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from . import DISCLAIMER
-from .cases import accepted_answer, check_key, expected_answer, facts_at, iter_questions, option_label, qualified_id
+from .cases import check_key, facts_at, iter_questions, option_label, qualified_id
 from .engines import Engine
 from .errors import DataError, Location
-from .explain import firing_lines, how_chain, pair_text, rule_gaps, why_not
+from .explain import why_not
+from .feedback import CaseKey, build_key, grade
 from .models import Case, Facts, Firing, Inference, Question, RuleBase, Stage
-from .render.words import deduction_text
-from .report import conclusion_lines, wrap_lines
+from .render.text import Feedback, Section, answer_feedback, why_not_lines, wrap_lines
+from .render.words import pair_text
 from .rulebase import observed_keys, producers
-from .scoring import CaseScore, QuestionScore, score_case, score_question
+from .scoring import CaseScore, QuestionScore, score_case
 from .vocabulary import did_you_mean
 
 __all__ = [
@@ -40,7 +41,6 @@ __all__ = [
 ]
 
 WIDTH = 80
-DIFFERENTIAL = "differential"
 COMMANDS = ("help", "why", "why-not", "hint", "facts", "quit")
 NOTHING = ("-", "none")
 
@@ -60,43 +60,17 @@ class Item:
     qid: str
 
 
-@dataclass(frozen=True)
-class Section:
-    """One block of feedback; ``tone`` is good, bad or info (for colour)."""
-
-    title: str
-    lines: tuple[str, ...]
-    tone: str = "info"
-
-
-@dataclass(frozen=True)
-class Feedback:
-    """What the runner says about one answer, and its score."""
-
-    qid: str
-    picks: tuple[str, ...]
-    expected: tuple[str, ...]
-    score: QuestionScore
-    sections: tuple[Section, ...]
-
-    def styled_lines(self, width: int = WIDTH) -> list[tuple[str, str]]:
-        """(line, tone) pairs, wrapped to ``width`` columns; tone ``plain`` for bodies."""
-        out: list[tuple[str, str]] = []
-        for section in self.sections:
-            out += [(line, section.tone) for line in wrap_lines([section.title], width)]
-            out += [(line, "plain") for line in wrap_lines([f"  {line}" for line in section.lines], width)]
-        return out
-
-    def text(self, width: int = WIDTH) -> str:
-        return "\n".join(line for line, _ in self.styled_lines(width))
-
-
 def _indent(lines: list[str], by: str = "  ") -> list[str]:
     return [by + line for line in lines]
 
 
 class CaseRun:
-    """One student's pass through one case (pure: no I/O)."""
+    """One student's pass through one case (pure: no I/O).
+
+    The case's feedback model (:class:`~imt_tutor.feedback.CaseKey`) is built
+    once, from one inference per stage; every answer is graded and explained
+    from it alone.
+    """
 
     def __init__(self, base: RuleBase, engine: Engine, case: Case) -> None:
         self.base = base
@@ -108,8 +82,17 @@ class CaseRun:
         )
         self._by_qid = {item.qid: item for item in self.items}
         self._inferences: dict[int, Inference] = {}
+        self._key: CaseKey | None = None
         self.answers: dict[str, tuple[str, ...]] = {}
         self.feedback: dict[str, Feedback] = {}
+
+    @property
+    def key(self) -> CaseKey:
+        """The feedback model of the case (built on first use)."""
+        if self._key is None:
+            inferences = [self.inference(i) for i in range(len(self.case.stages))]
+            self._key = build_key(self.base, self.engine, self.case, check=False, inferences=inferences)
+        return self._key
 
     # ----------------------------------------------------------------- lookup
 
@@ -137,16 +120,11 @@ class CaseRun:
         check_key(self.case, self.vocab, [self.inference(i) for i in range(len(self.case.stages))])
 
     def expected(self, qid: str) -> tuple[str, ...]:
-        item = self.item(qid)
-        return expected_answer(item.question, self.inference(item.stage_index), self.vocab)
+        return self.key.question(self.item(qid).qid).expected
 
     def accepted(self, qid: str) -> tuple[str, ...]:
         """Options a rule accepts here without requiring them (no penalty)."""
-        item = self.item(qid)
-        return accepted_answer(item.question, self.inference(item.stage_index))
-
-    def accepted_because(self, item: Item, option: str) -> tuple[str, ...]:
-        return dict(self.inference(item.stage_index).acceptances()).get(option, ())
+        return self.key.question(self.item(qid).qid).accepted
 
     def label(self, item: Item, option: str) -> str:
         return option_label(self.vocab, item.question, option)
@@ -162,86 +140,16 @@ class CaseRun:
 
     def because(self, item: Item, option: str) -> tuple[str, ...]:
         """The rules whose firing makes ``option`` true at this question's stage."""
-        inference = self.inference(item.stage_index)
-        if item.question.kind == "next_steps":
-            return dict(inference.suggestions()).get(option, ())
-        for key, value, rules in inference.conclusions():
-            if key == item.question.key and value == option:
-                return rules
-        return ()
+        entry = self.key.question(item.qid).option(option)
+        return entry.because if entry.verdict != "accepted" else ()
 
-    def support(self, item: Item, option: str) -> list[Firing]:
+    def accepted_because(self, item: Item, option: str) -> tuple[str, ...]:
+        entry = self.key.question(item.qid).option(option)
+        return entry.because if entry.verdict == "accepted" else ()
+
+    def support(self, item: Item, option: str) -> tuple[Firing, ...]:
         """The HOW chain behind ``option``: its rules and those they needed."""
-        inference = self.inference(item.stage_index)
-        if item.question.kind == "next_steps":
-            return how_chain(inference, self.vocab, step=option)
-        return how_chain(inference, self.vocab, conclusion=(str(item.question.key), option))
-
-    def how_lines(self, item: Item, option: str) -> list[str]:
-        chain = self.support(item, option)
-        lines: list[str] = []
-        for firing in chain:
-            lines += firing_lines(self.vocab, firing)
-        if not chain:
-            reason = item.question.answer_reason
-            if item.question.answer is not None and reason:
-                lines.append(f"The case's author expects it here: {reason}")
-            else:
-                lines.append("No rule supports it at this stage.")
-        return lines
-
-    def accept_lines(self, item: Item, option: str) -> list[str]:
-        """Why ``option`` is accepted here: the accepting rules and their chains."""
-        inference = self.inference(item.stage_index)
-        rules = set(self.accepted_because(item, option))
-        lines: list[str] = []
-        for firing in how_chain(inference, self.vocab, accepted=option):
-            lines += firing_lines(self.vocab, firing)
-        return lines or [f"Accepted by: {', '.join(sorted(rules))}."]
-
-    def why_not_lines(self, item: Item, option: str) -> list[str]:
-        """Why the rules do not support ``option`` here (WHY-NOT)."""
-        inference = self.inference(item.stage_index)
-        question = item.question
-        lines: list[str]
-        if question.kind == "next_steps":
-            lines = why_not(self.base, inference, option).lines()
-        else:
-            lines = self._conclusion_why_not(item, option, inference)
-        if question.answer is not None and question.answer_reason:
-            lines.append(f"The case's author says: {question.answer_reason}")
-        return lines
-
-    def _conclusion_why_not(self, item: Item, value: str, inference: Inference) -> list[str]:
-        key = item.question.key or ""
-        label = self.label(item, value)
-        rules = self.because(item, value)
-        if rules:
-            wanted = ", ".join(f"'{self.label(item, v)}'" for v in self.expected(item.qid)) or "nothing"
-            return [
-                f"'{label}' IS concluded here, by: {', '.join(rules)}; but the question asks for {wanted}"
-                + (" (the most specific working diagnosis)." if key == "working_diagnosis" else ".")
-            ]
-        makers = producers(self.base.rules, key, (value,))
-        if not makers:
-            return [f"'{label}' is not concluded: no rule concludes it."]
-        lines = [f"'{label}' is not concluded here:"]
-        for gap in rule_gaps(self.base, inference, makers):
-            lines.append(f"  {gap.rule} [{gap.source}] {gap.unmet}.")
-        return lines
-
-    def state_lines(self, stage_index: int) -> list[Section]:
-        inference = self.inference(stage_index)
-        conclusions = conclusion_lines(inference, self.vocab) or ["(nothing yet)"]
-        open_values = [v for k, v, _ in inference.conclusions() if k == DIFFERENTIAL]
-        if open_values:
-            differential = [self.vocab.label(DIFFERENTIAL, v) for v in open_values]
-        else:
-            differential = ["(nothing the rules leave open at this stage)"]
-        return [
-            Section("What the rules now conclude:", tuple(conclusions)),
-            Section("Still in the differential:", tuple(differential)),
-        ]
+        return self.key.question(item.qid).option(option).how
 
     # ----------------------------------------------------------------- answering
 
@@ -271,45 +179,14 @@ class CaseRun:
         return tuple(picks)
 
     def answer(self, qid: str, picks: tuple[str, ...] | list[str]) -> Feedback:
-        """Record ``picks`` for ``qid`` and explain them."""
+        """Record ``picks`` for ``qid`` and explain them (from the key alone)."""
         item = self.item(qid)
         options = item.question.options
         chosen = tuple(dict.fromkeys(picks))
         for pick in chosen:
             if pick not in options:
                 raise DataError(f"'{pick}' is not an option of question '{qid}'{did_you_mean(pick, options)}")
-        expected = self.expected(qid)
-        accepted = self.accepted(qid)
-        labels = {o: self.label(item, o) for o in (*options, *expected)}
-        score = score_question(chosen, expected, options, accepted=accepted)
-
-        head = [f"Your answer: {', '.join(labels[p] for p in chosen) or 'nothing'}"]
-        head.append(f"Expected: {', '.join(labels[e] for e in expected) or 'nothing'}")
-        if accepted:
-            head.append(f"Also acceptable (no penalty): {', '.join(labels[a] for a in accepted)}")
-        head += [f"  {deduction_text(d, labels)}" for d in score.deductions]
-        tone = "good" if score.full else "bad"
-        sections = [Section(f"Score: {score.points:.2f} / 1", tuple(head), tone)]
-        if not chosen and not expected:
-            sections.append(
-                Section(
-                    "Right: nothing applies here.", ("No rule expects any of these options at this stage.",), "good"
-                )
-            )
-        for pick in score.hits:
-            title = f"Right: {labels[pick]} - how the rules get there:"
-            sections.append(Section(title, tuple(self.how_lines(item, pick)), "good"))
-        for pick in score.wrong:
-            title = f"Not expected: {labels[pick]} - why not:"
-            sections.append(Section(title, tuple(self.why_not_lines(item, pick)), "bad"))
-        for pick in score.missed:
-            title = f"Missed: {labels[pick]} - how the rules get there:"
-            sections.append(Section(title, tuple(self.how_lines(item, pick)), "bad"))
-        for pick in score.accepted:
-            title = f"Also acceptable: {labels[pick]} - neither required nor penalised:"
-            sections.append(Section(title, tuple(self.accept_lines(item, pick)), "good"))
-        sections += self.state_lines(item.stage_index)
-        feedback = Feedback(qid, chosen, expected, score, tuple(sections))
+        feedback = answer_feedback(self.vocab, self.key, grade(self.key.question(qid), chosen))
         self.answers[qid] = chosen
         self.feedback[qid] = feedback
         return feedback
@@ -401,7 +278,8 @@ class CaseRun:
             rules = self.because(item, target)
             if rules:
                 return [f"'{self.label(item, target)}' IS concluded here, by: {', '.join(rules)}."]
-            return self._conclusion_why_not(item, target, self.inference(item.stage_index))
+            question = self.key.question(item.qid)
+            return why_not_lines(self.vocab, question, question.option(target), self.facts(item.stage_index))
         steps = [s.id for s in self.vocab.next_steps]
         if target not in steps:
             raise PickError(f"'{arg}' is not a next step{did_you_mean(arg, steps)}.")

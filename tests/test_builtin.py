@@ -139,7 +139,7 @@ def test_check_gives_per_condition_results():
     _fired, conclusions = closure(BASE, Facts.of({"histology": IMT, "resectability": "unresectable"}))
     result = check(rule.when, Facts.of({"histology": IMT, "resectability": "unresectable"}), conclusions)
     assert not result.met
-    assert [p.met for p in result.parts] == [True, False, True]
+    assert [p.met for p in result.parts] == [True, False, True, True]
     assert result.first_unmet() is result.parts[1]
 
 

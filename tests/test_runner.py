@@ -165,7 +165,10 @@ def test_wrong_next_steps_name_the_rule_that_would_suggest_them(case_id: str) ->
         if item.question.kind != "next_steps":
             continue
         expected = run.expected(item.qid)
-        for wrong in [o for o in item.question.options if o not in expected]:
+        accepted = run.accepted(item.qid)
+        for option in accepted:
+            assert run.answer(item.qid, [*expected, option]).score.points == 1.0
+        for wrong in [o for o in item.question.options if o not in expected and o not in accepted]:
             feedback = run.answer(item.qid, [wrong])
             assert feedback.score.points < 1.0
             text = section_text(feedback, "Not expected:")
