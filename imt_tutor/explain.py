@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .engines.builtin import Check, check
-from .errors import DataError, Location
+from .errors import DataError
+from .graph import producers
 from .models import (
     AllOf,
     AnyOf,
@@ -27,7 +28,6 @@ from .models import (
     RuleBase,
     Vocabulary,
 )
-from .rulebase import producers
 from .vocabulary import did_you_mean
 
 
@@ -185,8 +185,7 @@ def why_not(base: RuleBase, inference: Inference, step: str) -> WhyNot:
     entry = vocab.step(step)
     if entry is None:
         raise DataError(
-            f"unknown next step '{step}'{did_you_mean(step, [s.id for s in vocab.next_steps])}",
-            Location("--why-not"),
+            f"unknown next step '{step}'{did_you_mean(step, [s.id for s in vocab.next_steps])}", code="unknown-step"
         )
     because = dict(inference.suggestions()).get(step, ())
     gaps = () if because else rule_gaps(base, inference, [r for r in base.rules if step in r.suggest])

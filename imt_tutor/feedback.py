@@ -28,6 +28,7 @@ from typing import Any
 from .cases import accepted_answer, check_key, expected_answer, facts_at, iter_questions, option_label, qualified_id
 from .engines.builtin import Check, check, holds
 from .explain import how_chain
+from .graph import producers
 from .models import (
     AllOf,
     AnyOf,
@@ -44,7 +45,6 @@ from .models import (
     RuleBase,
     Vocabulary,
 )
-from .rulebase import producers
 from .scoring import QuestionScore, score_case, score_question
 
 __all__ = [

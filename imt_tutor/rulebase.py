@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DataError, Location
+from .graph import rule_graph
 from .loading import YamlList, YamlMap, load_yaml_file
 from .models import AllOf, AnyOf, Condition, Is, Known, Not, Rule, RuleBase, Vocabulary, walk
 from .vocabulary import Problems, did_you_mean, load_vocabulary, where
@@ -292,66 +293,27 @@ def _steps(vocab: Vocabulary, raw: YamlMap, field_name: str, label: str, problem
 # --------------------------------------------------------------------- chaining
 
 
-def producers(rules: tuple[Rule, ...], key: str, values: tuple[str, ...]) -> tuple[Rule, ...]:
-    """The rules that conclude ``key`` with one of ``values``."""
-    return tuple(r for r in rules if any(k == key and v in values for k, v in r.conclude))
-
-
 def _check_chaining(base: RuleBase, problems: Problems) -> None:
+    graph = rule_graph(base.rules)
     for rule in base.rules:
         for cond in rule.conclusion_conditions():
-            if not producers(base.rules, cond.key, cond.values):
+            if not graph.producers(cond.key, cond.values):
                 problems.add(
                     f"rule '{rule.id}': no rule concludes {cond.key}: {' or '.join(cond.values)}, "
                     "so this rule can never fire",
                     cond.location,
                 )
     # Cycles: a rule may not depend, through other rules, on its own conclusions.
-    state: dict[str, int] = {}
-    index = {r.id: r for r in base.rules}
-
-    def visit(rule: Rule, path: list[str]) -> None:
-        state[rule.id] = 1
-        for cond in rule.conclusion_conditions():
-            for producer in producers(base.rules, cond.key, cond.values):
-                if state.get(producer.id) == 1:
-                    cycle = (
-                        " -> ".join([*path[path.index(producer.id) :], rule.id, producer.id])
-                        if producer.id in path
-                        else producer.id
-                    )
-                    problems.add(f"rule '{rule.id}': rules depend on each other in a cycle ({cycle})", rule.location)
-                elif producer.id not in state:
-                    visit(index[producer.id], [*path, rule.id])
-        state[rule.id] = 2
-
-    for rule in base.rules:
-        if rule.id not in state:
-            visit(rule, [])
-
-
-def strata(rules: tuple[Rule, ...]) -> dict[str, int]:
-    """Chaining depth of each rule: 0 if it needs no conclusion, else one more
-    than the deepest rule that can conclude what it needs."""
-    depth: dict[str, int] = {}
-
-    def level(rule: Rule) -> int:
-        if rule.id not in depth:
-            depth[rule.id] = 0  # guards against cycles, which validation rejects
-            needed = [p for c in rule.conclusion_conditions() for p in producers(rules, c.key, c.values)]
-            depth[rule.id] = 1 + max((level(p) for p in needed), default=-1)
-        return depth[rule.id]
-
-    for r in rules:
-        level(r)
-    return depth
+    for rule_id, cycle in graph.cycles():
+        problems.add(
+            f"rule '{rule_id}': rules depend on each other in a cycle ({' -> '.join(cycle)})",
+            graph.by_id[rule_id].location,
+        )
 
 
 def order_rules(rules: tuple[Rule, ...]) -> tuple[Rule, ...]:
     """Canonical order: by chaining depth, then as written. Traces use it."""
-    depth = strata(rules)
-    position = {r.id: i for i, r in enumerate(rules)}
-    return tuple(sorted(rules, key=lambda r: (depth[r.id], position[r.id])))
+    return rule_graph(rules).order()
 
 
 def observed_keys(condition: Condition) -> set[str]:

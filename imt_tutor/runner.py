@@ -22,10 +22,11 @@ from .engines import Engine
 from .errors import DataError, Location
 from .explain import why_not
 from .feedback import CaseKey, build_key, grade
+from .graph import rule_graph
 from .models import Case, Facts, Firing, Inference, Question, RuleBase, Stage
 from .render.text import Feedback, Section, answer_feedback, why_not_lines, wrap_lines
 from .render.words import pair_text
-from .rulebase import observed_keys, producers
+from .rulebase import observed_keys
 from .scoring import CaseScore, QuestionScore, score_case
 from .vocabulary import did_you_mean
 
@@ -202,20 +203,12 @@ class CaseRun:
     def relevant_rules(self, item: Item) -> list[str]:
         """The rules behind the options, and the rules those depend on."""
         question = item.question
+        graph = rule_graph(self.base.rules)
         if question.kind == "next_steps":
             seeds = [r for r in self.base.rules if set(r.suggest) & set(question.options)]
         else:
-            seeds = list(producers(self.base.rules, question.key or "", question.options))
-        seen: list[str] = []
-        pending = list(seeds)
-        while pending:
-            rule = pending.pop(0)
-            if rule.id in seen:
-                continue
-            seen.append(rule.id)
-            for cond in rule.conclusion_conditions():
-                pending.extend(producers(self.base.rules, cond.key, cond.values))
-        return seen
+            seeds = list(graph.producers(question.key or "", question.options))
+        return graph.upstream(seeds)
 
     def why(self, qid: str) -> list[str]:
         """What the question decides and which facts matter to it."""

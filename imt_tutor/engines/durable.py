@@ -36,8 +36,8 @@ from types import ModuleType
 from typing import Any
 
 from ..errors import DataError, DataErrors, EngineError, Location
+from ..graph import rule_graph
 from ..models import AllOf, AnyOf, Condition, Facts, Inference, Is, Known, Not, Rule, RuleBase
-from ..rulebase import strata
 from .builtin import canonical_trace
 
 ENGINE_NAME = "durable_rules"
@@ -218,7 +218,7 @@ def compile_ruleset(base: RuleBase) -> dict[str, Any]:
     Pure data (it does not need durable_rules). Rules come in canonical order,
     then one consumer rule per kind of fact.
     """
-    depth = strata(base.rules)
+    depth = rule_graph(base.rules).strata()
     slots = conclusion_slots(base)
     ruleset: dict[str, Any] = {}
     for rule in base.rules:
