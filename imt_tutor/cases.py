@@ -644,9 +644,7 @@ def find_case(ref: str, directory: str | os.PathLike[str], vocab: Vocabulary) ->
             raise DataError(f"case '{case.id}': the file should be named '{case.id}.yaml'", case.location)
         return case
     known = sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
-    raise DataError(
-        f"unknown case '{ref}'{did_you_mean(ref, known)}; 'imt-tutor cases' lists them", Location(str(folder))
-    )
+    raise DataError(f"unknown case '{ref}'{did_you_mean(ref, known)}", Location(str(folder)), code="unknown-case")
 
 
 # --------------------------------------------------------------------- answer files

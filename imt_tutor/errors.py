@@ -2,7 +2,10 @@
 
 Every error a user can cause is an :class:`ImtTutorError`. Data errors carry
 where they happened (path, 1-based line and column) and print as one line:
-``path:line:col: message``.
+``path:line:col: message``. Each error class carries the ``exit_code`` the
+command line exits with, and an error may carry a ``code`` (a stable name such
+as ``unknown-case``) by which the command line adds its own hints; messages
+never name command-line options.
 """
 
 from __future__ import annotations
@@ -25,7 +28,17 @@ class Location:
 
 
 class ImtTutorError(Exception):
-    """Base class of every error the library raises on purpose."""
+    """Base class of every error the library raises on purpose.
+
+    ``code`` names the kind of problem (``None``: no particular kind), so that
+    a front end can add its own advice without parsing the message.
+    """
+
+    exit_code = 1
+
+    def __init__(self, *args: object, code: str | None = None) -> None:
+        super().__init__(*args)
+        self.code = code
 
 
 class DataError(ImtTutorError):
@@ -34,8 +47,10 @@ class DataError(ImtTutorError):
     ``str(error)`` is the one-line ``path:line:col: message`` form.
     """
 
-    def __init__(self, message: str, location: Location | None = None) -> None:
-        super().__init__(message)
+    exit_code = 1
+
+    def __init__(self, message: str, location: Location | None = None, *, code: str | None = None) -> None:
+        super().__init__(message, code=code)
         self.message = message
         self.location = location
 
@@ -51,7 +66,7 @@ class DataErrors(DataError):
     def __init__(self, errors: list[DataError]) -> None:
         if not errors:
             raise ValueError("DataErrors needs at least one error")
-        super().__init__(errors[0].message, errors[0].location)
+        super().__init__(errors[0].message, errors[0].location, code=errors[0].code)
         self.errors = list(errors)
 
     def __str__(self) -> str:
@@ -60,3 +75,5 @@ class DataErrors(DataError):
 
 class EngineError(ImtTutorError):
     """The rule engine failed (an action raised, a session leaked, ...)."""
+
+    exit_code = 1

@@ -417,15 +417,17 @@ def parse_facts(
 
 
 def parse_fact_options(vocab: Vocabulary, options: Iterable[str], problems: Problems | None = None) -> Facts:
-    """Parse ``KEY=VALUE`` strings (``--fact``); ``KEY=a,b`` gives a list.
+    """Parse ``KEY=VALUE`` strings; ``KEY=a,b`` gives a list.
 
-    A multi-valued key may be given several times; values accumulate.
+    A multi-valued key may be given several times; values accumulate. A problem
+    is located at the string as given (its location's path), or at ``KEY`` for
+    a bad value; a front end may say where the strings came from.
     """
     own = problems is None
     problems = problems or Problems()
     data: dict[str, list[str]] = {}
     for option in options:
-        loc = Location(f"--fact {option}")
+        loc = Location(option)
         if "=" not in option:
             problems.add("expected KEY=VALUE", loc)
             continue
@@ -446,7 +448,7 @@ def parse_fact_options(vocab: Vocabulary, options: Iterable[str], problems: Prob
             vocab,
             key,
             values if len(values) > 1 or _is_multi(vocab, key) else values[0],
-            Location(f"--fact {key}"),
+            Location(key),
             problems,
         )
         if value is not None:

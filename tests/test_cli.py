@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner, Result
 
 from imt_tutor import DISCLAIMER, __version__
@@ -209,7 +210,8 @@ def test_cases_json() -> None:
     assert result.exit_code == 0
     doc = json.loads(result.output)
     lung = next(c for c in doc["cases"] if c["id"] == LUNG)
-    assert lung["stages"] == 6 and lung["questions"] == 16
+    case = next(c for c in load_cases(cases_dir(), load_rulebase(rules_dir()).vocabulary) if c.id == LUNG)
+    assert lung["stages"] == len(case.stages) and lung["questions"] == sum(len(s.questions) for s in case.stages)
     assert lung["title"] and lung["summary"]
     assert doc["disclaimer"] == DISCLAIMER
 
@@ -264,7 +266,7 @@ def test_run_and_key_accept_a_case_file(tmp_path: Path) -> None:
     answers.write_text(key.output, encoding="utf-8")
     result = invoke(["run", path, "--answers", str(answers), "--transcript", str(tmp_path / "t.json")])
     assert result.exit_code == 0, result.output
-    assert "Total: 16 / 16 (100.0%)" in result.output
+    assert re.search(r"^Total: (\d+) / \1 \(100\.0%\)$", result.output, re.MULTILINE), result.output
 
 
 def test_run_with_cases_dir(tmp_path: Path) -> None:
@@ -314,7 +316,11 @@ def test_key_yaml_is_commented_and_starts_with_the_disclaimer() -> None:
     assert lines[0].startswith(f"# Answer key of case '{LUNG}'")
     assert f"# {DISCLAIMER}" in lines
     assert "student: key" in lines and f"case: {LUNG}" in lines
-    assert "  biopsy.differential: []" in lines
+    as_json = json.loads(invoke(["key", LUNG, "--format", "json"]).output)
+    assert yaml.safe_load(result.output)["answers"] == as_json["answers"]
+    for i, line in enumerate(lines):  # an empty answer says why nothing is expected
+        if line.endswith(": []"):
+            assert any("nothing expected" in above for above in lines[i - 3 : i]), lines[i - 3 : i + 1]
 
 
 def test_python_dash_m_runs_the_cli() -> None:
@@ -505,3 +511,226 @@ def test_after_a_metastasis_only_reconsidering_is_suggested(engine_name: str) ->
     doc = infer_doc([*DIAGNOSED, "metastasis=present", "resectability=unresectable"], engine_name)
     assert suggested(doc) == ["reconsider_diagnosis"]
     assert ("treatment_context", "surgery_not_feasible") not in concluded(doc)
+
+
+# --------------------------------------------------------------------- the group: lazy commands, one error boundary
+
+
+def test_the_group_spells_the_engine_choices_of_the_engines() -> None:
+    from imt_tutor import cli
+    from imt_tutor.engines import ENGINE_CHOICES
+
+    assert cli.ENGINE_CHOICES == ENGINE_CHOICES
+
+
+@pytest.mark.parametrize("limit", [20, 45, 69, 94, 200])
+def test_the_short_help_kept_by_the_group_is_each_commands_own(limit: int) -> None:
+    import click
+
+    from imt_tutor.cli import COMMANDS
+
+    for name, lazy in COMMANDS.items():
+        command = lazy.load()
+        assert command.name == name
+        assert click.Command(name, help=lazy.short_help).get_short_help_str(limit) == command.get_short_help_str(limit)
+
+
+def test_group_help_lists_every_command() -> None:
+    from imt_tutor.cli import COMMANDS as LAZY
+
+    assert sorted(LAZY) == sorted(COMMANDS)
+    result = invoke(["--help"])
+    commands = result.output.split("Commands:", 1)[1].splitlines()
+    assert [line.split()[0] for line in commands if line.strip()] == sorted(COMMANDS)
+
+
+def test_library_messages_name_no_command_line_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    from imt_tutor.cases import find_case
+    from imt_tutor.engines import builtin, durable, make_engine
+    from imt_tutor.errors import DataError, ImtTutorError
+    from imt_tutor.explain import why_not
+    from imt_tutor.models import Facts
+    from imt_tutor.vocabulary import parse_fact_options
+
+    base = load_rulebase(rules_dir())
+    errors: list[ImtTutorError] = []
+    for call in (
+        lambda: find_case("nope", cases_dir(), base.vocabulary),
+        lambda: why_not(base, builtin.BuiltinEngine(base).infer(Facts()), "biopsi"),
+        lambda: parse_fact_options(base.vocabulary, ["site=lungs", "sight=lung", "x"]),
+    ):
+        with pytest.raises(DataError) as excinfo:
+            call()
+        errors.append(excinfo.value)
+    monkeypatch.setattr(durable, "available", lambda: False)
+    with pytest.raises(ImtTutorError) as unavailable:
+        make_engine(base, "durable_rules")
+    errors.append(unavailable.value)
+    for error in errors:
+        assert "--" not in str(error) and "imt-tutor" not in str(error), str(error)
+
+
+def test_unavailable_durable_rules_gets_the_command_line_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    from imt_tutor.engines import durable
+
+    monkeypatch.setattr(durable, "available", lambda: False)
+    result = invoke(["--engine", "durable_rules", "infer", "--fact", "site=lung"])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == ["durable_rules is not available on this Python; use --engine builtin"]
+
+
+def test_every_problem_is_one_line_with_its_hint() -> None:
+    from imt_tutor.cli import error_lines
+    from imt_tutor.errors import DataError, DataErrors, EngineError, Location
+
+    errors = DataErrors(
+        [DataError("unknown case 'x'", Location("cases"), code="unknown-case"), DataError("bad", Location("f", 2, 3))]
+    )
+    assert error_lines(errors) == ["cases: unknown case 'x'; 'imt-tutor cases' lists them", "f:2:3: bad"]
+    assert error_lines(EngineError("boom")) == ["boom"]
+
+
+class Recording:
+    """The builtin engine, recording whether it was closed."""
+
+    closed = 0
+    fail = False
+
+    def __init__(self, base: object) -> None:
+        from imt_tutor.engines.builtin import BuiltinEngine
+
+        self.inner = BuiltinEngine(base)  # type: ignore[arg-type]
+        self.name = self.inner.name
+
+    def __enter__(self) -> Recording:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def infer(self, facts: object) -> object:
+        from imt_tutor.errors import EngineError
+
+        if Recording.fail:
+            raise EngineError("the engine failed")
+        return self.inner.infer(facts)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        Recording.closed += 1
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_the_engine_is_closed_with_the_command(monkeypatch: pytest.MonkeyPatch, fail: bool) -> None:
+    from imt_tutor.cli import common
+
+    monkeypatch.setattr(common, "make_engine", lambda base, choice: Recording(base))
+    monkeypatch.setattr(Recording, "closed", 0)
+    monkeypatch.setattr(Recording, "fail", fail)
+    result = invoke(["infer", "--fact", "site=lung"])
+    assert Recording.closed == 1
+    if fail:
+        assert result.exit_code == 1
+        assert result.output.splitlines() == ["the engine failed"]
+    else:
+        assert result.exit_code == 0, result.output
+    key = invoke(["key", LUNG])
+    assert Recording.closed == 2
+    assert key.exit_code == (1 if fail else 0)
+
+
+def test_an_error_class_brings_its_exit_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    from imt_tutor.cli import common
+    from imt_tutor.errors import ImtTutorError
+
+    class Odd(ImtTutorError):
+        exit_code = 3
+
+    def boom(path: object) -> None:
+        raise Odd("odd")
+
+    monkeypatch.setattr(common, "load_rulebase", boom)
+    result = invoke(["rules"])
+    assert (result.exit_code, result.output) == (3, "odd\n")
+
+
+def test_ctrl_c_in_any_command_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
+    from imt_tutor.cli import common
+
+    def interrupted(path: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(common, "load_rulebase", interrupted)
+    result = invoke(["cases"])
+    assert result.exit_code == 130
+    assert result.output == "\nInterrupted.\n"
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    import os
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)  # nobody reads: the first write fails with EPIPE
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "imt_tutor", "rules", "--format", "json"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert result.returncode == 1
+    assert result.stderr == ""
+
+
+# --------------------------------------------------------------------- rules --by-section
+
+
+def test_rules_by_section_shows_each_section_with_its_facts_and_rules() -> None:
+    from imt_tutor.fidelity import fidelity_path, load_fidelity
+
+    base = load_rulebase(rules_dir())
+    table = load_fidelity(fidelity_path(rules_dir()), base)
+    result = invoke(["rules", "--by-section"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith(f"*** {DISCLAIMER[:40]}")
+    assert max(len(line) for line in lines) <= 80
+    flat = " ".join(line.strip() for line in lines)
+    for section in base.vocabulary.sections:
+        assert section in lines
+    for row in table.rows:
+        assert f"[{row.id}]" in flat
+        if row.encoded:
+            assert f"rules: {', '.join(row.rules)}" in flat
+        else:
+            assert " ".join(str(row.not_encoded).split()) in flat
+    assert ("  Not encoded by the rules:" in lines) == bool(table.not_encoded)
+
+
+def test_rules_by_section_json() -> None:
+    result = invoke(["rules", "--by-section", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["disclaimer"] == DISCLAIMER
+    assert [s["section"] for s in doc["sections"]] == list(load_rulebase(rules_dir()).vocabulary.sections)
+    rows = [row for s in doc["sections"] for row in s["facts"]]
+    assert all(("rules" in row) != ("not_encoded" in row) for row in rows)
+
+
+def test_rules_by_section_usage_errors() -> None:
+    assert invoke(["rules", "--by-section", "mass-needs-biopsy"]).exit_code == 2
+    assert invoke(["rules", "--by-section", "--format", "markdown"]).exit_code == 2
+
+
+def test_rules_by_section_without_a_fidelity_table(tmp_path: Path) -> None:
+    shutil.copytree(rules_dir(), tmp_path / "rules")
+    (tmp_path / "rules" / "fidelity.yaml").unlink()
+    result = invoke(["--rules-dir", str(tmp_path / "rules"), "rules", "--by-section"])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"{tmp_path / 'rules' / 'fidelity.yaml'}: cannot read file")

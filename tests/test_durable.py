@@ -33,6 +33,7 @@ from imt_tutor.engines.durable import (
     patient_fact,
 )
 from imt_tutor.errors import DataError, EngineError, Location
+from imt_tutor.graph import producers, rule_graph
 from imt_tutor.loading import load_yaml_file, load_yaml_text
 from imt_tutor.models import (
     AllOf,
@@ -49,7 +50,7 @@ from imt_tutor.models import (
     Term,
     Vocabulary,
 )
-from imt_tutor.rulebase import load_rulebase, order_rules, parse_rule_files, producers, strata
+from imt_tutor.rulebase import load_rulebase, order_rules, parse_rule_files
 from imt_tutor.vocabulary import load_vocabulary, parse_facts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -345,7 +346,7 @@ def test_patient_fact_ignores_insertion_order(data, facts):
 
 def test_salience_is_the_chaining_depth_and_never_negative():
     ruleset = compile_ruleset(BASE)
-    depth = strata(BASE.rules)
+    depth = rule_graph(BASE.rules).strata()
     for r in BASE.rules:
         assert ruleset[r.id]["pri"] == depth[r.id] >= 0
         for cond in r.conclusion_conditions():

@@ -8,9 +8,10 @@ import pytest
 
 from imt_tutor.data import rules_dir
 from imt_tutor.errors import DataError, DataErrors
+from imt_tutor.graph import rule_graph
 from imt_tutor.loading import load_yaml_file
 from imt_tutor.models import AllOf, Is
-from imt_tutor.rulebase import load_rulebase, parse_rule_files, strata
+from imt_tutor.rulebase import load_rulebase, parse_rule_files
 from imt_tutor.vocabulary import load_vocabulary
 
 DATA = Path(__file__).parent / "data" / "rules"
@@ -86,7 +87,7 @@ def test_every_fact_value_and_step_is_used_by_some_rule(base):
 
 
 def test_rules_are_in_chaining_order(base):
-    depth = strata(base.rules)
+    depth = rule_graph(base.rules).strata()
     seen: set[str] = set()
     for rule in base.rules:
         for cond in rule.conclusion_conditions():

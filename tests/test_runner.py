@@ -20,8 +20,9 @@ from imt_tutor.cli.console import ClickConsole, colour_allowed
 from imt_tutor.data import cases_dir, rules_dir
 from imt_tutor.engines.builtin import BuiltinEngine
 from imt_tutor.errors import DataError
+from imt_tutor.graph import producers
 from imt_tutor.models import Case, RuleBase
-from imt_tutor.rulebase import load_rulebase, producers
+from imt_tutor.rulebase import load_rulebase
 from imt_tutor.runner import CaseRun, Feedback, PickError, play
 from imt_tutor.transcript import Transcript, data_dir, default_transcript_path, load_transcript, save_transcript
 
@@ -342,7 +343,7 @@ def test_run_output_fits_80_columns_and_has_no_colour_in_a_pipe(tmp_path: Path) 
 
 
 def test_transcript_is_written_after_every_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import imt_tutor.cli as cli
+    import imt_tutor.cli.run as cli
 
     t = tmp_path / "t.json"
     counts: list[int] = []

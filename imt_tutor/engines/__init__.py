@@ -44,7 +44,7 @@ def make_engine(base: RuleBase, choice: str = "auto") -> Engine:
     name = default_engine_name() if choice == "auto" else choice
     if name == durable_engine.ENGINE_NAME:
         if not durable_engine.available():
-            raise ImtTutorError("durable_rules is not available on this Python; use --engine builtin")
+            raise ImtTutorError("durable_rules is not available on this Python", code="engine-unavailable")
         return durable_engine.DurableEngine(base)
     if name == BUILTIN:
         return BuiltinEngine(base)

@@ -1,0 +1,288 @@
+"""``imt-tutor run`` (a case, question by question, with its transcript) and
+``imt-tutor key`` (the answer key of a case, as an answers file)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+from .. import DISCLAIMER
+from ..cases import check_answers, load_answers
+from ..engines import engine_label
+from ..errors import DataError, Location
+from ..models import AnswerSheet
+from ..runner import CaseRun, Console, Feedback, Item, play, show_lines
+from ..transcript import AnswerRecord, Transcript, default_transcript_path, load_transcript, now, save_transcript
+from . import CONTEXT, INTERRUPTED, error_lines
+from .common import CASES_DIR_OPTION, State, find_case_in
+from .console import ClickConsole, StreamConsole, colour_allowed
+
+__all__ = ["key_command", "run_command"]
+
+
+def _resume_command(ctx: click.Context, case_ref: str, transcript: Path | None, cases_dir: Path | None) -> str:
+    words = ["imt-tutor"]
+    top = ctx.parent.params if ctx.parent is not None else {}
+    if top.get("rules_dir"):
+        words += ["--rules-dir", str(top["rules_dir"])]
+    if top.get("engine", "auto") != "auto":
+        words += ["--engine", str(top["engine"])]
+    words += ["run", case_ref, "--resume"]
+    if transcript is not None:
+        words += ["--transcript", str(transcript)]
+    if cases_dir is not None:
+        words += ["--cases-dir", str(cases_dir)]
+    return " ".join(shlex.quote(w) for w in words)
+
+
+class _Saver:
+    """Keeps the run's transcript and rewrites it (atomically) after each answer."""
+
+    def __init__(self, path: Path, transcript: Transcript) -> None:
+        self.path = path
+        self.transcript = transcript
+        self.saved = False
+
+    def __call__(self, item: Item, feedback: Feedback) -> None:
+        record = AnswerRecord(item.qid, feedback.picks, feedback.score.points, feedback.text(), now())
+        updated = self.transcript.with_answer(record)
+        save_transcript(self.path, updated)
+        self.transcript = updated  # only what is on disk counts as saved
+        self.saved = True
+
+
+def _open_transcript(run: CaseRun, path: Path, resume: bool, restart: bool, student: str | None) -> Transcript:
+    """The transcript to continue (``--resume``, replayed into ``run``) or a new one."""
+    case = run.case
+    fresh = Transcript(case.id, case.path, run.signature(), student=student)
+    if not resume:
+        if path.exists() and not restart:
+            raise DataError(
+                "a saved run of a case is already here: continue it with --resume, start over with --restart, "
+                "or choose another --transcript PATH",
+                Location(str(path)),
+            )
+        return fresh
+    if not path.exists():
+        raise DataError("no saved run to resume here (start one without --resume)", Location(str(path)))
+    saved = load_transcript(path)
+    if saved.case != case.id:
+        raise DataError(f"this transcript is for case '{saved.case}', not '{case.id}'", Location(str(path)))
+    if saved.questions != run.signature():
+        raise DataError(
+            f"the questions of case '{case.id}' have changed since this transcript was saved; "
+            "start over with --restart",
+            Location(str(path)),
+        )
+    answered = saved.answered()
+    for item in run.items:
+        if item.qid in answered:
+            run.answer(item.qid, answered[item.qid])
+    return saved
+
+
+def _stopped(saver: _Saver, resume_hint: str, why: str) -> None:
+    """Say why the run stopped, where the answers are, and how to go on."""
+    click.echo("", err=True)
+    click.echo(why, err=True)
+    count = len(saver.transcript.answers)
+    if count == 0:
+        click.echo("No answer is saved, so there is nothing to resume.", err=True)
+        return
+    answers = f"{count} answers so far are" if count != 1 else "1 answer so far is"
+    click.echo(f"Your {answers} saved in {saver.path}", err=True)
+    click.echo(f"Continue with: {resume_hint}", err=True)
+
+
+@click.command(
+    "run",
+    context_settings=CONTEXT,
+    help=f"""Work through a fictional CASE (an ID from 'imt-tutor cases', or a case file),
+question by question, with every expected answer explained by the rules.
+
+Answer with option numbers or IDs, comma-separated. At any prompt: help, why,
+why-not STEP, hint, facts, quit. Without a terminal, answers are read from
+standard input, one line per question (same syntax); --answers FILE takes them
+from an answers file instead (see 'imt-tutor key').
+
+The transcript is saved after every answer (--transcript PATH, default: your
+data folder, e.g. ~/.local/share/imt-tutor/transcripts/CASE.json). Ctrl-C or
+'quit' stops; --resume continues at the first unanswered question.
+
+\b
+{DISCLAIMER}
+
+\b
+Examples:
+  imt-tutor run lung-cough-alk-positive
+  imt-tutor run lung-cough-alk-positive --resume
+  imt-tutor run lung-cough-alk-positive --answers my-answers.yaml --restart
+  printf '1\\n2\\n' | imt-tutor run my-case.yaml --transcript /tmp/t.json
+""",
+)
+@click.argument("case_ref", metavar="CASE")
+@click.option(
+    "--answers",
+    "answers_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Take the answers from this answers file (YAML: student, case, answers).",
+)
+@click.option(
+    "--transcript",
+    "transcript_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the transcript here (default: in your data folder).",
+)
+@click.option("--resume", is_flag=True, help="Continue the saved run at its first unanswered question.")
+@click.option("--restart", is_flag=True, help="Start over, replacing a saved run.")
+@CASES_DIR_OPTION
+@click.pass_context
+def run_command(
+    ctx: click.Context,
+    case_ref: str,
+    answers_file: Path | None,
+    transcript_path: Path | None,
+    resume: bool,
+    restart: bool,
+    cases_dir: Path | None,
+) -> None:
+    state: State = ctx.obj
+    if resume and restart:
+        raise click.UsageError("--resume and --restart exclude each other")
+    if resume and answers_file is not None:
+        raise click.UsageError("--resume continues at the prompt or from standard input, not from --answers")
+    base = state.base
+    case = find_case_in(state, case_ref, cases_dir)
+    path = transcript_path or default_transcript_path(case.id)
+    sheet: AnswerSheet | None = None
+    if answers_file is not None:
+        sheet = load_answers(answers_file)  # check_answers then checks every pick against its question
+        check_answers(sheet, case)
+    run = CaseRun(base, state.engine(ctx), case)
+    run.check_key()
+    if not (resume or restart) and sheet is None and path.exists() and sys.stdin.isatty():
+        # A student at a terminal who starts the same case again: offer to continue.
+        if click.confirm(f"A saved run of this case is in {path}. Continue it?", default=True):
+            resume = True
+        elif click.confirm("Start over and replace it?", default=False):
+            restart = True
+    transcript = _open_transcript(run, path, resume, restart, sheet.student if sheet else None)
+    saver = _Saver(path, transcript)
+    stdin = sys.stdin
+    interactive = sheet is None and stdin.isatty()
+    output = ClickConsole(color=colour_allowed())
+    console: Console = output if interactive or sheet is not None else StreamConsole(output, stdin.readline)
+
+    def from_sheet(item: Item) -> tuple[str, ...]:
+        assert sheet is not None
+        picks = sheet.picks(item.qid)
+        if picks is None:
+            output.show("(not answered in the answers file: counted as picking nothing)", "warn")
+            return ()
+        show_lines(output, [f"Answer: {', '.join(picks) or 'nothing'}"])
+        return picks
+
+    hint = _resume_command(ctx, case_ref, transcript_path, cases_dir)
+    # The run says itself why it stopped and how to go on, so these do not reach the group's boundary.
+    try:
+        finished = play(
+            run, console, interactive=interactive, save=saver, answers=from_sheet if sheet is not None else None
+        )
+    except (KeyboardInterrupt, click.Abort):
+        _stopped(saver, hint, "Interrupted.")
+        ctx.exit(INTERRUPTED)
+    except EOFError:
+        _stopped(saver, hint, "End of input before the last question.")
+        ctx.exit(1)
+    except DataError as e:
+        _stopped(saver, hint, "\n".join(error_lines(e)))
+        ctx.exit(e.exit_code)
+    if not finished:
+        _stopped(saver, hint, "Stopped.")
+    elif saver.saved or resume:
+        click.echo(f"Transcript saved in:\n  {path}")
+
+
+def _yaml_id(text: str) -> str:
+    """``text`` as a YAML scalar that loads back as that string."""
+    if re.fullmatch(r"[a-z][a-z0-9_.-]*", text) and text not in ("true", "false", "null"):
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _comment(text: str) -> str:
+    return " ".join(text.split())
+
+
+@click.command(
+    "key",
+    context_settings=CONTEXT,
+    help=f"""Print the answer key of CASE, as derived by the rules, as an answers file
+('student: key') that scores full marks with 'imt-tutor run CASE --answers'.
+
+In YAML the rules behind each answer are comments; in JSON they are under
+'because' (question -> rule IDs).
+
+\b
+{DISCLAIMER}
+
+\b
+Examples:
+  imt-tutor key lung-cough-alk-positive > key.yaml
+  imt-tutor key lung-cough-alk-positive --format json
+""",
+)
+@click.argument("case_ref", metavar="CASE")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@CASES_DIR_OPTION
+@click.pass_context
+def key_command(ctx: click.Context, case_ref: str, fmt: str, cases_dir: Path | None) -> None:
+    state: State = ctx.obj
+    case = find_case_in(state, case_ref, cases_dir)
+    engine = state.engine(ctx)
+    run = CaseRun(state.base, engine, case)
+    run.check_key()
+    rows = []
+    for item in run.items:
+        expected = run.expected(item.qid)
+        because = list(dict.fromkeys(r for e in expected for r in run.because(item, e)))
+        accepted = [(a, run.accepted_because(item, a)) for a in run.accepted(item.qid)]
+        rows.append((item, expected, because, accepted))
+    label = engine_label(engine.name)
+    if fmt == "json":
+        doc = {
+            "student": "key",
+            "case": case.id,
+            "answers": {item.qid: list(expected) for item, expected, _, _ in rows},
+            "accepted": {item.qid: [a for a, _ in accepted] for item, _, _, accepted in rows if accepted},
+            "because": {item.qid: because for item, _, because, _ in rows},
+            "disclaimer": DISCLAIMER,
+        }
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    lines = [
+        f"# Answer key of case '{case.id}': {_comment(case.title)}",
+        f"# Derived by the rules ({label}) from the facts known at each stage.",
+        f"# {DISCLAIMER}",
+        "student: key",
+        f"case: {_yaml_id(case.id)}",
+        "answers:",
+    ]
+    for item, expected, because, accepted in rows:
+        lines.append(f"  # {item.qid}: {_comment(item.question.prompt)}")
+        if item.question.answer is not None:
+            lines.append(f"  #   set by the case author: {_comment(item.question.answer_reason or '')}")
+        if because:
+            lines.append(f"  #   because: {', '.join(because)}")
+        elif not expected:
+            reason = item.question.expect_nothing_reason or "no rule supports any option at this stage"
+            lines.append(f"  #   nothing expected: {_comment(reason)}")
+        for step, rules in accepted:
+            lines.append(f"  #   also acceptable, no penalty: {step} (because: {', '.join(rules)})")
+        lines.append(f"  {_yaml_id(item.qid)}: [{', '.join(_yaml_id(e) for e in expected)}]")
+    click.echo("\n".join(lines))
