@@ -217,7 +217,7 @@ def test_feedback_shows_conclusions_and_the_differential() -> None:
     run = new_run(LUNG)
     text = run.answer("imaging.differential", ["imt_vs_malignant_tumour"]).text()
     assert "Working diagnosis: Mass under investigation" in text
-    assert "Still in the differential:\n  IMT vs the malignant tumour it mimics" in text
+    assert "Still in the differential:\n  Open: an IMT or the malignant tumour it can mimic" in text
 
 
 # --------------------------------------------------------------------- answers and prompt commands
@@ -256,7 +256,7 @@ def test_why_hint_and_why_not_at_the_prompt() -> None:
     assert run.hint("imaging.next-steps", 1).startswith("Hint:")
     assert "mass-needs-biopsy" in "\n".join(run.why_not_command("presentation.next-steps", "2"))
     assert "IS suggested" in "\n".join(run.why_not_command("imaging.next-steps", "biopsy"))
-    assert "not concluded" in "\n".join(run.why_not_command("presentation.pattern", "digestive_symptoms"))
+    assert "not concluded" in "\n".join(run.why_not_command("presentation.pattern", "abdominal_symptoms"))
     with pytest.raises(PickError, match="not a next step"):
         run.why_not_command("imaging.next-steps", "xray")
 
@@ -304,7 +304,7 @@ def test_stages_show_facts_and_teaching_points() -> None:
     assert "== Stage 1 of 6: presentation ==" in text
     assert "- Site: Lung  (new)" in text
     assert "Teaching points:" in text
-    assert text.index("Teaching points:") > text.index("Question 2 of 16")
+    assert text.index("Teaching points:") > text.index("Question 2 of 13")
     assert "== Stage 2 of 6: imaging ==" in text
 
 
@@ -406,11 +406,11 @@ def test_resume_continues_at_the_first_unanswered_question(tmp_path: Path) -> No
     assert first.exit_code == 1
     result = invoke(["run", LUNG, "--resume", "--transcript", str(t)], tmp_path, "\n".join(lines[3:]) + "\n")
     assert result.exit_code == 0, result.output
-    assert "Resuming at question 4 of 16." in result.stdout
-    questions = re.findall(r"^Question (\d+) of 16", result.stdout, re.M)
+    assert "Resuming at question 4 of 13." in result.stdout
+    questions = re.findall(r"^Question (\d+) of 13", result.stdout, re.M)
     assert questions[0] == "4" and "1" not in questions
-    assert "Total: 16 / 16 (100.0%)" in result.stdout
-    assert len(load_transcript(t).answers) == 16
+    assert "Total: 13 / 13 (100.0%)" in result.stdout
+    assert len(load_transcript(t).answers) == 13
     again = invoke(["run", LUNG, "--resume", "--transcript", str(t)], tmp_path, "")
     assert again.exit_code == 0
     assert "Every question of this case is already answered." in again.stdout
@@ -422,7 +422,7 @@ def test_resume_uses_the_default_transcript_in_the_data_folder(tmp_path: Path) -
     assert len(load_transcript(default).answers) == 1
     result = invoke(["run", LUNG, "--resume"], tmp_path, "quit\n")
     assert result.exit_code == 0
-    assert "Resuming at question 2 of 16." in result.stdout
+    assert "Resuming at question 2 of 13." in result.stdout
     assert f"Continue with: imt-tutor run {LUNG} --resume\n" in result.stderr
 
 
@@ -538,9 +538,9 @@ def test_quit_saves_and_says_how_to_resume(tmp_path: Path) -> None:
 
 def test_a_bad_piped_line_is_an_error_with_its_line_number(tmp_path: Path) -> None:
     t = tmp_path / "t.json"
-    result = invoke(["run", LUNG, "--transcript", str(t)], tmp_path, "1\nfacts\nrespiratory\n")
+    result = invoke(["run", LUNG, "--transcript", str(t)], tmp_path, "1\nfacts\nlung_symptom\n")
     assert result.exit_code == 1
-    assert "<stdin>:3:1: 'respiratory' is not an option here (did you mean 'respiratory_symptoms'?)" in result.stderr
+    assert "<stdin>:3:1: 'lung_symptom' is not an option here (did you mean 'lung_symptoms'?)" in result.stderr
     assert len(load_transcript(t).answers) == 1
 
 
