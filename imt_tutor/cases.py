@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .errors import DataError, Location
+from .errors import DataError, Location, Problems, did_you_mean
 from .loading import YamlList, YamlMap, load_yaml_file, load_yaml_stream
 from .models import AnswerSheet, Case, Facts, Inference, Question, Stage, Vocabulary
 from .rulebase import KEBAB
-from .vocabulary import Problems, contradictions_in, did_you_mean, parse_facts, where
+from .vocabulary import contradictions_in, parse_facts, where
 
 __all__ = [
     "QUESTION_KINDS",

@@ -10,7 +10,13 @@ never name command-line options.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+ERROR = "error"
+WARNING = "warning"
+LEVELS = (ERROR, WARNING)
 
 
 @dataclass(frozen=True)
@@ -44,15 +50,23 @@ class ImtTutorError(Exception):
 class DataError(ImtTutorError):
     """Bad data (YAML, rules, cases, facts, answers): the CLI exits 1.
 
+    One data error is one *problem*: a message, where it is (``location``), a
+    ``code`` naming its kind and a ``level`` (``error``, or ``warning`` for
+    what an author should look at but that does not stop anything).
     ``str(error)`` is the one-line ``path:line:col: message`` form.
     """
 
     exit_code = 1
 
-    def __init__(self, message: str, location: Location | None = None, *, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, location: Location | None = None, *, code: str | None = None, level: str = ERROR
+    ) -> None:
         super().__init__(message, code=code)
+        if level not in LEVELS:
+            raise ValueError(f"unknown level {level!r}")
         self.message = message
         self.location = location
+        self.level = level
 
     def __str__(self) -> str:
         if self.location is None:
@@ -77,3 +91,37 @@ class EngineError(ImtTutorError):
     """The rule engine failed (an action raised, a session leaked, ...)."""
 
     exit_code = 1
+
+
+#: One located problem of a validation pass (a :class:`DataError`, raised or collected).
+Problem = DataError
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest choice, or ``""``."""
+    choices = list(choices)
+    close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
+    if not close:
+        lowered = {c.lower(): c for c in choices}
+        if str(word).lower() in lowered:
+            close = [lowered[str(word).lower()]]
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+class Problems:
+    """Collects every problem of one validation pass, then raises the errors
+    together (warnings are kept in ``warnings`` and never raised)."""
+
+    def __init__(self) -> None:
+        self.errors: list[DataError] = []
+        self.warnings: list[DataError] = []
+
+    def add(self, message: str, location: Location | None, *, code: str | None = None, level: str = ERROR) -> None:
+        problem = DataError(message, location, code=code, level=level)
+        (self.warnings if level == WARNING else self.errors).append(problem)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            if len(self.errors) == 1:
+                raise self.errors[0]
+            raise DataErrors(self.errors)

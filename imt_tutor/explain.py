@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .engines.builtin import Check, check
-from .errors import DataError
+from .errors import DataError, did_you_mean
 from .graph import producers
 from .models import (
     AllOf,
@@ -28,7 +28,6 @@ from .models import (
     RuleBase,
     Vocabulary,
 )
-from .vocabulary import did_you_mean
 
 
 def value_text(vocab: Vocabulary, key: str, value: FactValue) -> str:

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import DataError, Location
+from .errors import DataError, Location, Problems, did_you_mean
 from .loading import YamlList, YamlMap, load_yaml_file
 from .models import Facts, Inference, RuleBase, Vocabulary
 from .rulebase import FIDELITY_FILE
-from .vocabulary import Problems, contradictions_in, did_you_mean, parse_facts, where
+from .vocabulary import contradictions_in, parse_facts, where
 
 __all__ = [
     "CHECK_KEYS",

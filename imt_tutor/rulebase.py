@@ -11,11 +11,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .errors import DataError, Location
+from .errors import DataError, Location, Problems, did_you_mean
 from .graph import rule_graph
 from .loading import YamlList, YamlMap, load_yaml_file
 from .models import AllOf, AnyOf, Condition, Is, Known, Not, Rule, RuleBase, Vocabulary, walk
-from .vocabulary import Problems, did_you_mean, load_vocabulary, where
+from .vocabulary import load_vocabulary, where
 
 KEBAB = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 RULE_KEYS = ("id", "when", "then", "explanation", "source")

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from . import DISCLAIMER
 from .cases import check_key, facts_at, iter_questions, option_label, qualified_id
 from .engines import Engine
-from .errors import DataError, Location
+from .errors import DataError, Location, did_you_mean
 from .explain import why_not
 from .feedback import CaseKey, build_key, grade
 from .graph import rule_graph
@@ -28,7 +28,6 @@ from .render.text import Feedback, Section, answer_feedback, why_not_lines, wrap
 from .render.words import pair_text
 from .rulebase import observed_keys
 from .scoring import CaseScore, QuestionScore, score_case
-from .vocabulary import did_you_mean
 
 __all__ = [
     "COMMANDS",

@@ -6,13 +6,12 @@ Every unknown name gets a did-you-mean suggestion.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import DataError, DataErrors, Location
+from .errors import DataError, Location, Problems, did_you_mean
 from .loading import YamlList, YamlMap, load_yaml_file
 from .models import (
     ConclusionKey,
@@ -34,17 +33,6 @@ SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 RESERVED_KEYS = ("kind", "sid", "id")
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` for the closest choice, or ``""``."""
-    choices = list(choices)
-    close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
-    if not close:
-        lowered = {c.lower(): c for c in choices}
-        if str(word).lower() in lowered:
-            close = [lowered[str(word).lower()]]
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
 def where(container: Any, key: Any = None, *, value: bool = True) -> Location | None:
     """Location of ``container[key]`` (its value, or its key) or of the container."""
     if isinstance(container, YamlMap) and key is not None and key in container:
@@ -52,22 +40,6 @@ def where(container: Any, key: Any = None, *, value: bool = True) -> Location | 
     if isinstance(container, YamlList) and isinstance(key, int):
         return container.item_location(key)
     return getattr(container, "location", None)
-
-
-class Problems:
-    """Collects every data error of one validation pass, then raises them together."""
-
-    def __init__(self) -> None:
-        self.errors: list[DataError] = []
-
-    def add(self, message: str, location: Location | None) -> None:
-        self.errors.append(DataError(message, location))
-
-    def raise_if_any(self) -> None:
-        if self.errors:
-            if len(self.errors) == 1:
-                raise self.errors[0]
-            raise DataErrors(self.errors)
 
 
 def _check_keys(node: YamlMap, allowed: Iterable[str], what: str, problems: Problems) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from imt_tutor.data import rules_dir
-from imt_tutor.errors import DataError, DataErrors
+from imt_tutor.errors import DataError, DataErrors, did_you_mean
 from imt_tutor.loading import load_yaml_text
-from imt_tutor.vocabulary import did_you_mean, load_vocabulary, parse_fact_options, parse_facts, parse_vocabulary
+from imt_tutor.vocabulary import load_vocabulary, parse_fact_options, parse_facts, parse_vocabulary
 
 CANONICAL_FACTS = {
     "site": ["lung", "abdomen", "pelvis", "liver", "bladder", "retroperitoneum", "other"],
@@ -154,3 +154,19 @@ def test_reserved_fact_keys_are_rejected():
     with pytest.raises(DataError) as excinfo:
         parse_vocabulary(load_yaml_text(text, "v.yaml"), "v.yaml")
     assert str(excinfo.value) == "v.yaml:3:3: fact key 'kind' is reserved; choose another name"
+
+
+def test_problems_keep_warnings_apart_and_carry_codes() -> None:
+    from imt_tutor.errors import DataError, Location, Problems
+
+    problems = Problems()
+    problems.add("looks odd", Location("x.yaml", 2, 3), code="odd", level="warning")
+    problems.raise_if_any()  # warnings alone never raise
+    problems.add("is wrong", Location("x.yaml", 4, 1), code="wrong")
+    with pytest.raises(DataError) as info:
+        problems.raise_if_any()
+    assert str(info.value) == "x.yaml:4:1: is wrong"
+    assert info.value.code == "wrong" and info.value.level == "error"
+    assert [(w.code, w.level) for w in problems.warnings] == [("odd", "warning")]
+    with pytest.raises(ValueError):
+        DataError("x", level="fatal")

@@ -9,12 +9,12 @@ import click
 
 from .. import DISCLAIMER
 from ..engines import engine_label
-from ..errors import DataError, Location
+from ..errors import DataError, Location, Problems, did_you_mean
 from ..explain import why_not
 from ..loading import load_yaml_file, load_yaml_stream
 from ..models import Facts, Vocabulary
 from ..report import infer_json, infer_text
-from ..vocabulary import Problems, contradictions_in, did_you_mean, parse_fact_options, parse_facts
+from ..vocabulary import contradictions_in, parse_fact_options, parse_facts
 from . import CONTEXT
 from .common import State
 
