@@ -2,7 +2,8 @@
 
 A transcript is one JSON file per run (format ``imt-tutor-transcript``,
 version 1): the case, its questions (IDs and options, so a changed case is
-noticed on resume), every answer given so far with its feedback and score,
+noticed on resume), every answer given so far with its picks and points (older
+transcripts also stored the feedback text; it is read and dropped),
 timestamps and the imt-tutor version. It is rewritten after every answer by
 writing a temporary file in the same folder, syncing it and renaming it over
 the old one, so a crash leaves either the old or the new transcript, never a
@@ -88,12 +89,12 @@ def default_transcript_path(case_id: str, env: Mapping[str, str] | None = None) 
 
 @dataclass(frozen=True)
 class AnswerRecord:
-    """One answered question: the picks, the points and the feedback text."""
+    """One answered question: the picks and the points (data; the feedback is
+    derived again from the case's key whenever it is shown)."""
 
     question: str
     picks: tuple[str, ...]
     points: float
-    feedback: str
     answered_at: str
 
 
@@ -142,7 +143,6 @@ def transcript_json(t: Transcript) -> dict[str, Any]:
                 "question": a.question,
                 "picks": list(a.picks),
                 "points": a.points,
-                "feedback": a.feedback,
                 "answered_at": a.answered_at,
             }
             for a in t.answers
@@ -297,9 +297,9 @@ def _parse(data: Any) -> Transcript:
         points = item.get("points")
         if isinstance(points, bool) or not isinstance(points, (int, float)) or not 0 <= points <= 1:
             raise _Bad(f"'points' of {where} must be a number from 0 to 1")
-        feedback = _text(item, "feedback", where, optional=True) or ""
+        _text(item, "feedback", where, optional=True)  # written by version 0.1.0 transcripts; not kept
         answered_at = _text(item, "answered_at", where, optional=True) or updated
-        answers.append(AnswerRecord(qid, picks, float(points), feedback, answered_at))
+        answers.append(AnswerRecord(qid, picks, float(points), answered_at))
     return Transcript(case or "", case_file, tuple(questions), tuple(answers), student, started, updated, written_by)
 
 

@@ -364,7 +364,7 @@ def test_transcript_is_written_after_every_answer(tmp_path: Path, monkeypatch: p
         "imaging.next-steps",
     ]
     assert saved.answers[0].picks == ("cross_sectional_imaging",)
-    assert "Score: 1.00 / 1" in saved.answers[0].feedback
+    assert saved.answers[0].points == 1.0 and saved.answers[0].picks
     assert saved.case_file.endswith(f"{LUNG}.yaml")
     doc = json.loads(t.read_text(encoding="utf-8"))
     assert doc["version"] and doc["updated_at"] and doc["score"]["answered"] == 3
@@ -587,11 +587,43 @@ def test_transcript_module_loads_what_it_saves(tmp_path: Path) -> None:
     run = new_run(LUNG)
     feedback = run.answer("presentation.next-steps", ["biopsy"])
     record = transcript_module.AnswerRecord(
-        "presentation.next-steps", ("biopsy",), feedback.score.points, feedback.text(), transcript_module.now()
+        "presentation.next-steps", ("biopsy",), feedback.score.points, transcript_module.now()
     )
     t = Transcript(LUNG, "x.yaml", run.signature(), student="Ann").with_answer(record)
     save_transcript(tmp_path / "t.json", t)
     assert load_transcript(tmp_path / "t.json") == t
+    saved = json.loads((tmp_path / "t.json").read_text(encoding="utf-8"))
+    assert set(saved["answers"][0]) == {"question", "picks", "points", "answered_at"}  # data, no rendered text
+
+
+def test_a_transcript_with_feedback_text_is_still_read(tmp_path: Path) -> None:
+    run = new_run(LUNG)
+    old = {
+        "format": "imt-tutor-transcript",
+        "format_version": 1,
+        "version": "0.1.0",
+        "case": LUNG,
+        "case_file": "x.yaml",
+        "student": None,
+        "started_at": "2026-01-01T00:00:00+00:00",
+        "updated_at": "2026-01-01T00:00:00+00:00",
+        "questions": [{"id": q, "options": list(o)} for q, o in run.signature()],
+        "answers": [
+            {
+                "question": "presentation.next-steps",
+                "picks": ["cross_sectional_imaging"],
+                "points": 1.0,
+                "feedback": "Score: 1.00 / 1\n  Your answer: Cross-sectional imaging (CT or MRI)",
+                "answered_at": "2026-01-01T00:00:01+00:00",
+            }
+        ],
+        "score": {"points": 1.0, "answered": 1, "questions": len(run.signature())},
+        "disclaimer": "x",
+    }
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(old), encoding="utf-8")
+    loaded = load_transcript(path)
+    assert loaded.answered() == {"presentation.next-steps": ("cross_sectional_imaging",)}
 
 
 # --------------------------------------------------------------------- terminal lines

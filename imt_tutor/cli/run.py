@@ -49,7 +49,7 @@ class _Saver:
         self.saved = False
 
     def __call__(self, item: Item, feedback: Feedback) -> None:
-        record = AnswerRecord(item.qid, feedback.picks, feedback.score.points, feedback.text(), now())
+        record = AnswerRecord(item.qid, feedback.picks, feedback.score.points, now())
         updated = self.transcript.with_answer(record)
         save_transcript(self.path, updated)
         self.transcript = updated  # only what is on disk counts as saved
