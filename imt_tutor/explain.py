@@ -1,8 +1,9 @@
-"""HOW and WHY-NOT explanations, in words, from an inference trace.
+"""HOW and WHY-NOT explanations as data, from an inference trace.
 
-HOW: each firing as rule -> matched facts -> conclusions/suggestions -> cited
-section. WHY-NOT: for a step that was not suggested, each rule that could
-suggest it and the first of its conditions this case does not meet.
+HOW: the firings behind a step or a conclusion, with the rules whose
+conclusions they needed (:func:`how_chain`). WHY-NOT: for each rule that could
+give an option but did not fire, a :class:`Gap` with its kind
+(:func:`rule_gaps`, :func:`why_not`). ``render/`` puts both in words.
 """
 
 from __future__ import annotations
@@ -10,100 +11,38 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .engines.builtin import Check, check
+from .engines.builtin import Check, check, holds
 from .errors import DataError, did_you_mean
-from .graph import producers
-from .models import (
-    AllOf,
-    AnyOf,
-    Condition,
-    Facts,
-    FactValue,
-    Firing,
-    Inference,
-    Is,
-    Known,
-    Not,
-    Rule,
-    RuleBase,
-    Vocabulary,
-)
+from .graph import rule_graph
+from .models import AllOf, AnyOf, Condition, Facts, Firing, Inference, Is, Known, Not, Rule, RuleBase, Vocabulary
 
+__all__ = [
+    "ALREADY_DONE",
+    "CONTRADICTED",
+    "GAP_KINDS",
+    "LESS_SPECIFIC",
+    "NOT_YET_KNOWN",
+    "UNSUPPORTED",
+    "Gap",
+    "WhyNot",
+    "how_chain",
+    "rule_gaps",
+    "weakest",
+    "why_not",
+]
 
-def value_text(vocab: Vocabulary, key: str, value: FactValue) -> str:
-    values = value if isinstance(value, tuple) else (value,)
-    return ", ".join(vocab.label(key, v) for v in values)
-
-
-def pair_text(vocab: Vocabulary, key: str, value: FactValue) -> str:
-    """``Site: Lung`` for a fact or conclusion."""
-    return f"{vocab.label(key)}: {value_text(vocab, key, value)}"
-
-
-def _either(vocab: Vocabulary, key: str, values: tuple[str, ...]) -> str:
-    labels = [f"'{vocab.label(key, v)}'" for v in values]
-    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " or " + labels[-1]
-
-
-def condition_text(vocab: Vocabulary, cond: Condition) -> str:
-    """A condition in words, as a requirement."""
-    if isinstance(cond, Is):
-        what = "the conclusion " if cond.on_conclusion else ""
-        return f"{what}{vocab.label(cond.key)} is {_either(vocab, cond.key, cond.values)}"
-    if isinstance(cond, Known):
-        return f"{vocab.label(cond.key)} is known"
-    if isinstance(cond, Not):
-        inner = cond.part
-        if isinstance(inner, Known):
-            return f"{vocab.label(inner.key)} is not known yet"
-        if isinstance(inner, Is):
-            return f"{vocab.label(inner.key)} is not {_either(vocab, inner.key, inner.values)}"
-        return f"not ({condition_text(vocab, inner)})"
-    if isinstance(cond, AllOf):
-        return " and ".join(condition_text(vocab, p) for p in cond.parts)
-    if isinstance(cond, AnyOf):
-        return "one of: " + "; ".join(condition_text(vocab, p) for p in cond.parts)
-    raise TypeError(cond)
-
-
-def unmet_text(base: RuleBase, result: Check, facts: Facts) -> str:
-    """Why a failed condition fails for this case, in words."""
-    vocab = base.vocabulary
-    cond = result.condition
-    needs = f"needs {condition_text(vocab, cond)}"
-    if isinstance(cond, Is) and cond.on_conclusion:
-        makers = [r.id for r in producers(base.rules, cond.key, cond.values)]
-        return f"{needs}, which the rules have not concluded for this case (it comes from: {', '.join(makers)})"
-    if isinstance(cond, (Is, Known)):
-        if cond.key not in facts:
-            return f"{needs}, but {vocab.label(cond.key)} is not known yet"
-        return f"{needs}, but it is {_either(vocab, cond.key, facts.values_of(cond.key))}"
-    if isinstance(cond, Not) and isinstance(cond.part, (Is, Known)):
-        key = cond.part.key
-        done = [s.label for s in vocab.next_steps if any(k == key for k, _ in s.done_when)]
-        extra = f" (so {done[0].lower()} is already done)" if done else ""
-        return f"{needs}, but it is {_either(vocab, key, facts.values_of(key))}{extra}"
-    return f"{needs}, which this case does not meet"
+NOT_YET_KNOWN = "not_yet_known"
+ALREADY_DONE = "already_done"
+CONTRADICTED = "contradicted"
+UNSUPPORTED = "unsupported"
+LESS_SPECIFIC = "less_specific"
+GAP_KINDS = (NOT_YET_KNOWN, ALREADY_DONE, CONTRADICTED, UNSUPPORTED, LESS_SPECIFIC)
+# Within one rule (all its conditions must hold) the most final gap decides;
+# across alternatives (any rule would do) the least final one does.
+_FINALITY = {NOT_YET_KNOWN: 1, ALREADY_DONE: 2, CONTRADICTED: 3, UNSUPPORTED: 4}
 
 
 # --------------------------------------------------------------------- HOW
-
-
-def firing_lines(vocab: Vocabulary, firing: Firing) -> list[str]:
-    """One firing: rule, matched facts, what it concluded/suggested, citation."""
-    lines = [f"{firing.rule}  [{firing.source}]"]
-    if firing.matched:
-        lines.append("  matched: " + "; ".join(pair_text(vocab, k, v) for k, v in firing.matched))
-    else:
-        lines.append("  matched: (no observed fact: only what is still unknown)")
-    for key, value in firing.concluded:
-        lines.append(f"  concludes: {pair_text(vocab, key, value)}")
-    for step in firing.suggested:
-        lines.append(f"  suggests: {vocab.label(step)}")
-    for step in firing.accepted:
-        lines.append(f"  accepts (not required): {vocab.label(step)}")
-    lines.append(f"  because: {firing.explanation}")
-    return lines
 
 
 def how_chain(
@@ -144,59 +83,140 @@ def how_chain(
 
 
 @dataclass(frozen=True)
-class RuleGap:
+class Gap:
+    """Why one rule that could give an option did not fire at this stage.
+
+    ``condition`` is the rule's first unmet top-level condition; ``kind`` and
+    ``fact`` / ``known`` come from the condition that settles it (the observed
+    fact at the end of the chain, with its known values, if any);
+    ``producers`` are the rules that could conclude what ``condition`` needs
+    (for a condition on a conclusion).
+    """
+
+    kind: str
     rule: str
     source: str
-    unmet: str
+    condition: Condition
+    fact: str | None = None
+    known: tuple[str, ...] = ()
+    producers: tuple[str, ...] = ()
+
+
+_Leaf = tuple[str, "str | None", tuple[str, ...]]
+
+
+def done_keys_of(vocab: Vocabulary, step: str | None) -> frozenset[str]:
+    """Fact keys that, once known, mean ``step`` (or any step) has been done."""
+    steps = [vocab.step(step)] if step is not None else list(vocab.next_steps)
+    return frozenset(key for s in steps if s is not None for key, _ in s.done_when)
+
+
+def _leaf(
+    base: RuleBase,
+    cond: Condition,
+    facts: Facts,
+    conclusions: set[tuple[str, str]],
+    done_keys: frozenset[str],
+    seen: dict[tuple[str, ...], tuple[str, str | None, tuple[str, ...]]],
+) -> tuple[str, str | None, tuple[str, ...]]:
+    """(kind, fact, known values) of an unmet condition."""
+    if isinstance(cond, Is) and cond.on_conclusion:
+        memo = (cond.key, *cond.values)
+        if memo not in seen:
+            options = [
+                _rule_leaf(base, r, facts, conclusions, done_keys, seen)
+                for r in rule_graph(base.rules).producers(cond.key, cond.values)
+            ]
+            seen[memo] = min(options, key=lambda o: _FINALITY[o[0]]) if options else (UNSUPPORTED, None, ())
+        return seen[memo]
+    if isinstance(cond, (Is, Known)):
+        if cond.key not in facts:
+            return NOT_YET_KNOWN, cond.key, ()
+        return CONTRADICTED, cond.key, facts.values_of(cond.key)
+    if isinstance(cond, Not) and isinstance(cond.part, (Is, Known)):
+        key = cond.part.key
+        kind = ALREADY_DONE if key in done_keys else CONTRADICTED
+        return kind, key, facts.values_of(key)
+    if isinstance(cond, AnyOf):
+        parts = [_leaf(base, p, facts, conclusions, done_keys, seen) for p in cond.parts]
+        return min(parts, key=lambda o: _FINALITY[o[0]])
+    if isinstance(cond, AllOf):
+        parts = [
+            _leaf(base, p, facts, conclusions, done_keys, seen) for p in cond.parts if not holds(p, facts, conclusions)
+        ]
+        return max(parts, key=lambda o: _FINALITY[o[0]])
+    # not (any/all of observed facts) that hold: the known facts rule it out
+    return CONTRADICTED, None, ()
+
+
+def _rule_leaf(
+    base: RuleBase,
+    rule: Rule,
+    facts: Facts,
+    conclusions: set[tuple[str, str]],
+    done_keys: frozenset[str],
+    seen: dict[tuple[str, ...], tuple[str, str | None, tuple[str, ...]]],
+) -> tuple[str, str | None, tuple[str, ...]]:
+    parts = rule.when.parts if isinstance(rule.when, AllOf) else (rule.when,)
+    unmet = [p for p in parts if not holds(p, facts, conclusions)]
+    if not unmet:  # it fired; cannot happen for a rule asked about
+        return NOT_YET_KNOWN, None, ()
+    leaves = [_leaf(base, p, facts, conclusions, done_keys, seen) for p in unmet]
+    return max(leaves, key=lambda o: _FINALITY[o[0]])
+
+
+def rule_gaps(
+    base: RuleBase, inference: Inference, rules: Iterable[Rule], done_keys: frozenset[str] | None = None
+) -> tuple[Gap, ...]:
+    """For each of ``rules`` that did not fire here: its :class:`Gap`."""
+    if done_keys is None:
+        done_keys = done_keys_of(base.vocabulary, None)
+    conclusions = {(k, v) for k, v, _ in inference.conclusions()}
+    seen: dict[tuple[str, ...], tuple[str, str | None, tuple[str, ...]]] = {}
+    out = []
+    for rule in rules:
+        result: Check = check(rule.when, inference.facts, conclusions)
+        first = result.first_unmet()
+        if first is None:
+            continue
+        kind, fact, known = _rule_leaf(base, rule, inference.facts, conclusions, done_keys, seen)
+        cond = first.condition
+        makers: tuple[str, ...] = ()
+        if isinstance(cond, Is) and cond.on_conclusion:
+            makers = tuple(r.id for r in rule_graph(base.rules).producers(cond.key, cond.values))
+        out.append(Gap(kind, rule.id, rule.source, cond, fact, known, makers))
+    return tuple(out)
+
+
+def weakest(gaps: tuple[Gap, ...]) -> str:
+    if not gaps:
+        return UNSUPPORTED
+    return min((g.kind for g in gaps), key=lambda k: _FINALITY[k])
 
 
 @dataclass(frozen=True)
 class WhyNot:
+    """Why ``step`` is (not) suggested for one set of facts."""
+
     step: str
-    label: str
     suggested: bool
     because: tuple[str, ...]
-    gaps: tuple[RuleGap, ...]
+    gaps: tuple[Gap, ...]
+    facts: Facts
 
-    def lines(self) -> list[str]:
-        if self.suggested:
-            return [f"'{self.label}' IS suggested here, by: {', '.join(self.because)}."]
-        if not self.gaps:
-            return [f"'{self.label}' is not suggested: no rule supports this step here."]
-        out = [f"'{self.label}' is not suggested here:"]
-        for gap in self.gaps:
-            out.append(f"  {gap.rule} [{gap.source}] {gap.unmet}.")
-        return out
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "step": self.step,
-            "label": self.label,
-            "suggested": self.suggested,
-            "because": list(self.because),
-            "rules": [{"rule": g.rule, "source": g.source, "unmet": g.unmet} for g in self.gaps],
-        }
+    @property
+    def kind(self) -> str | None:
+        return None if self.suggested else weakest(self.gaps)
 
 
 def why_not(base: RuleBase, inference: Inference, step: str) -> WhyNot:
     """Why ``step`` was (not) suggested for the facts of ``inference``."""
     vocab = base.vocabulary
-    entry = vocab.step(step)
-    if entry is None:
+    if vocab.step(step) is None:
         raise DataError(
             f"unknown next step '{step}'{did_you_mean(step, [s.id for s in vocab.next_steps])}", code="unknown-step"
         )
     because = dict(inference.suggestions()).get(step, ())
-    gaps = () if because else rule_gaps(base, inference, [r for r in base.rules if step in r.suggest])
-    return WhyNot(step, entry.label, bool(because), tuple(because), gaps)
-
-
-def rule_gaps(base: RuleBase, inference: Inference, rules: Iterable[Rule]) -> tuple[RuleGap, ...]:
-    """For each of ``rules`` that did not fire: its first unmet condition, in words."""
-    conclusions = {(k, v) for k, v, _ in inference.conclusions()}
-    gaps = []
-    for rule in rules:
-        unmet = check(rule.when, inference.facts, conclusions).first_unmet()
-        if unmet is not None:
-            gaps.append(RuleGap(rule.id, rule.source, unmet_text(base, unmet, inference.facts)))
-    return tuple(gaps)
+    rules = [r for r in base.rules if step in r.suggest]
+    gaps = () if because else rule_gaps(base, inference, rules, done_keys_of(vocab, step))
+    return WhyNot(step, bool(because), tuple(because), gaps, inference.facts)

@@ -26,8 +26,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from .cases import accepted_answer, check_key, expected_answer, facts_at, iter_questions, option_label, qualified_id
-from .engines.builtin import Check, check, holds
-from .explain import how_chain
+from .explain import (
+    GAP_KINDS,
+    LESS_SPECIFIC,
+    UNSUPPORTED,
+    Gap,
+    done_keys_of,
+    how_chain,
+    rule_gaps,
+    weakest,
+)
 from .graph import producers
 from .models import (
     AllOf,
@@ -41,9 +49,7 @@ from .models import (
     Is,
     Known,
     Not,
-    Rule,
     RuleBase,
-    Vocabulary,
 )
 from .scoring import QuestionScore, score_case, score_question
 
@@ -68,15 +74,6 @@ __all__ = [
 WORKING_DIAGNOSIS = "working_diagnosis"
 DIFFERENTIAL = "differential"
 
-NOT_YET_KNOWN = "not_yet_known"
-ALREADY_DONE = "already_done"
-CONTRADICTED = "contradicted"
-UNSUPPORTED = "unsupported"
-LESS_SPECIFIC = "less_specific"
-GAP_KINDS = (NOT_YET_KNOWN, ALREADY_DONE, CONTRADICTED, UNSUPPORTED, LESS_SPECIFIC)
-# Within one rule (all its conditions must hold) the most final gap decides;
-# across alternatives (any rule would do) the least final one does.
-_FINALITY = {NOT_YET_KNOWN: 1, ALREADY_DONE: 2, CONTRADICTED: 3, UNSUPPORTED: 4}
 
 EXPECTED = "expected"
 ACCEPTED = "accepted"
@@ -84,26 +81,6 @@ NOT_EXPECTED = "not_expected"
 
 
 # --------------------------------------------------------------------- the model
-
-
-@dataclass(frozen=True)
-class Gap:
-    """Why one rule that could give an option did not fire at this stage.
-
-    ``condition`` is the rule's first unmet top-level condition; ``kind`` and
-    ``fact`` / ``known`` come from the condition that settles it (the observed
-    fact at the end of the chain, with its known values, if any);
-    ``producers`` are the rules that could conclude what ``condition`` needs
-    (for a condition on a conclusion).
-    """
-
-    kind: str
-    rule: str
-    source: str
-    condition: Condition
-    fact: str | None = None
-    known: tuple[str, ...] = ()
-    producers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -179,94 +156,7 @@ class CaseKey:
         raise KeyError(qid)
 
 
-# --------------------------------------------------------------------- gaps
-
-
-def _leaf(
-    base: RuleBase,
-    cond: Condition,
-    facts: Facts,
-    conclusions: set[tuple[str, str]],
-    done_keys: frozenset[str],
-    seen: dict[tuple[str, ...], tuple[str, str | None, tuple[str, ...]]],
-) -> tuple[str, str | None, tuple[str, ...]]:
-    """(kind, fact, known values) of an unmet condition."""
-    if isinstance(cond, Is) and cond.on_conclusion:
-        memo = (cond.key, *cond.values)
-        if memo not in seen:
-            options = [
-                _rule_leaf(base, r, facts, conclusions, done_keys, seen)
-                for r in producers(base.rules, cond.key, cond.values)
-            ]
-            seen[memo] = min(options, key=lambda o: _FINALITY[o[0]]) if options else (UNSUPPORTED, None, ())
-        return seen[memo]
-    if isinstance(cond, (Is, Known)):
-        if cond.key not in facts:
-            return NOT_YET_KNOWN, cond.key, ()
-        return CONTRADICTED, cond.key, facts.values_of(cond.key)
-    if isinstance(cond, Not) and isinstance(cond.part, (Is, Known)):
-        key = cond.part.key
-        kind = ALREADY_DONE if key in done_keys else CONTRADICTED
-        return kind, key, facts.values_of(key)
-    if isinstance(cond, AnyOf):
-        parts = [_leaf(base, p, facts, conclusions, done_keys, seen) for p in cond.parts]
-        return min(parts, key=lambda o: _FINALITY[o[0]])
-    if isinstance(cond, AllOf):
-        parts = [
-            _leaf(base, p, facts, conclusions, done_keys, seen) for p in cond.parts if not holds(p, facts, conclusions)
-        ]
-        return max(parts, key=lambda o: _FINALITY[o[0]])
-    # not (any/all of observed facts) that hold: the known facts rule it out
-    return CONTRADICTED, None, ()
-
-
-def _rule_leaf(
-    base: RuleBase,
-    rule: Rule,
-    facts: Facts,
-    conclusions: set[tuple[str, str]],
-    done_keys: frozenset[str],
-    seen: dict[tuple[str, ...], tuple[str, str | None, tuple[str, ...]]],
-) -> tuple[str, str | None, tuple[str, ...]]:
-    parts = rule.when.parts if isinstance(rule.when, AllOf) else (rule.when,)
-    unmet = [p for p in parts if not holds(p, facts, conclusions)]
-    if not unmet:  # it fired; cannot happen for a rule asked about
-        return NOT_YET_KNOWN, None, ()
-    leaves = [_leaf(base, p, facts, conclusions, done_keys, seen) for p in unmet]
-    return max(leaves, key=lambda o: _FINALITY[o[0]])
-
-
-def _gaps(base: RuleBase, inference: Inference, rules: Iterable[Rule], done_keys: frozenset[str]) -> tuple[Gap, ...]:
-    conclusions = {(k, v) for k, v, _ in inference.conclusions()}
-    seen: dict[tuple[str, ...], tuple[str, str | None, tuple[str, ...]]] = {}
-    out = []
-    for rule in rules:
-        result: Check = check(rule.when, inference.facts, conclusions)
-        first = result.first_unmet()
-        if first is None:
-            continue
-        kind, fact, known = _rule_leaf(base, rule, inference.facts, conclusions, done_keys, seen)
-        cond = first.condition
-        makers: tuple[str, ...] = ()
-        if isinstance(cond, Is) and cond.on_conclusion:
-            makers = tuple(r.id for r in producers(base.rules, cond.key, cond.values))
-        out.append(Gap(kind, rule.id, rule.source, cond, fact, known, makers))
-    return tuple(out)
-
-
-def _weakest(gaps: tuple[Gap, ...]) -> str:
-    if not gaps:
-        return UNSUPPORTED
-    return min((g.kind for g in gaps), key=lambda k: _FINALITY[k])
-
-
 # --------------------------------------------------------------------- building the key
-
-
-def _done_keys(vocab: Vocabulary, step: str | None) -> frozenset[str]:
-    """Fact keys that, once known, mean ``step`` (or any step) has been done."""
-    steps = [vocab.step(step)] if step is not None else list(vocab.next_steps)
-    return frozenset(key for s in steps if s is not None for key, _ in s.done_when)
 
 
 def _option_key(
@@ -291,8 +181,8 @@ def _option_key(
         if because:  # suggested, but the author's override does not expect it
             return OptionKey(option, label, NOT_EXPECTED, because, tuple(chain), kind=UNSUPPORTED)
         rules = [r for r in base.rules if option in r.suggest]
-        gaps = _gaps(base, inference, rules, _done_keys(vocab, option))
-        return OptionKey(option, label, NOT_EXPECTED, gaps=gaps, kind=_weakest(gaps))
+        gaps = rule_gaps(base, inference, rules, done_keys_of(vocab, option))
+        return OptionKey(option, label, NOT_EXPECTED, gaps=gaps, kind=weakest(gaps))
     key = str(question.key)
     because = next((rules for k, v, rules in inference.conclusions() if k == key and v == option), ())
     chain = how_chain(inference, vocab, conclusion=(key, option)) if because else []
@@ -302,8 +192,8 @@ def _option_key(
         kind = LESS_SPECIFIC if key == WORKING_DIAGNOSIS else UNSUPPORTED
         return OptionKey(option, label, NOT_EXPECTED, because, tuple(chain), kind=kind)
     rules = list(producers(base.rules, key, (option,)))
-    gaps = _gaps(base, inference, rules, _done_keys(vocab, None))
-    return OptionKey(option, label, NOT_EXPECTED, gaps=gaps, kind=_weakest(gaps))
+    gaps = rule_gaps(base, inference, rules, done_keys_of(vocab, None))
+    return OptionKey(option, label, NOT_EXPECTED, gaps=gaps, kind=weakest(gaps))
 
 
 def build_key(

@@ -24,7 +24,7 @@ from .explain import why_not
 from .feedback import CaseKey, build_key, grade
 from .graph import rule_graph
 from .models import Case, Facts, Firing, Inference, Question, RuleBase, Stage
-from .render.text import Feedback, Section, answer_feedback, why_not_lines, wrap_lines
+from .render.text import Feedback, Section, answer_feedback, why_not_lines, why_not_step_lines, wrap_lines
 from .render.words import pair_text
 from .rulebase import observed_keys
 from .scoring import CaseScore, QuestionScore, score_case
@@ -275,7 +275,7 @@ class CaseRun:
         steps = [s.id for s in self.vocab.next_steps]
         if target not in steps:
             raise PickError(f"'{arg}' is not a next step{did_you_mean(arg, steps)}.")
-        return why_not(self.base, self.inference(item.stage_index), target).lines()
+        return why_not_step_lines(self.vocab, why_not(self.base, self.inference(item.stage_index), target))
 
     def fact_lines(self, stage_index: int) -> list[str]:
         facts = self.facts(stage_index)

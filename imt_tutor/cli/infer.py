@@ -13,7 +13,8 @@ from ..errors import DataError, Location, Problems, did_you_mean
 from ..explain import why_not
 from ..loading import load_yaml_file, load_yaml_stream
 from ..models import Facts, Vocabulary
-from ..report import infer_json, infer_text
+from ..render.json import infer_json
+from ..render.text import infer_text
 from ..vocabulary import contradictions_in, parse_fact_options, parse_facts
 from . import CONTEXT
 from .common import State

@@ -11,10 +11,10 @@ import click
 
 from .. import DISCLAIMER
 from ..errors import did_you_mean
-from ..explain import condition_text
 from ..fidelity import SectionOutline, by_section, fidelity_path, load_fidelity
 from ..models import Rule, RuleBase
 from ..render.text import wrap_lines
+from ..render.words import condition_text
 from . import CONTEXT
 from .common import State
 

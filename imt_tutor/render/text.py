@@ -9,8 +9,10 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
-from ..feedback import ACCEPTED, EXPECTED, WORKING_DIAGNOSIS, CaseKey, Gap, GradedAnswer, OptionKey, QuestionKey
-from ..models import Facts, Firing, Is, Known, Not, Vocabulary
+from .. import DISCLAIMER
+from ..explain import Gap, WhyNot
+from ..feedback import ACCEPTED, WORKING_DIAGNOSIS, CaseKey, GradedAnswer, OptionKey, QuestionKey
+from ..models import Contradiction, Facts, Firing, Inference, Is, Known, Not, Vocabulary
 from ..scoring import QuestionScore
 from .words import condition_text, deduction_text, either, pair_text
 
@@ -20,11 +22,14 @@ __all__ = [
     "Feedback",
     "Section",
     "answer_feedback",
+    "banner",
     "conclusion_lines",
     "firing_lines",
     "gap_text",
     "how_lines",
+    "infer_text",
     "why_not_lines",
+    "why_not_step_lines",
     "wrap_lines",
 ]
 
@@ -229,4 +234,60 @@ def answer_feedback(vocab: Vocabulary, key: CaseKey, graded: GradedAnswer) -> Fe
     return Feedback(graded.qid, chosen, expected, score, tuple(sections))
 
 
-__all__ += ["EXPECTED"]
+# --------------------------------------------------------------------- infer
+
+
+def why_not_step_lines(vocab: Vocabulary, why: WhyNot) -> list[str]:
+    """``--why-not STEP`` in words: suggested by whom, or each rule's gap."""
+    label = vocab.label(why.step)
+    if why.suggested:
+        return [f"'{label}' IS suggested here, by: {', '.join(why.because)}."]
+    if not why.gaps:
+        return [f"'{label}' is not suggested: no rule supports this step here."]
+    out = [f"'{label}' is not suggested here:"]
+    out += [f"  {g.rule} [{g.source}] {gap_text(vocab, g, why.facts)}." for g in why.gaps]
+    return out
+
+
+def banner() -> str:
+    """The disclaimer line every text output starts with."""
+    return f"*** {DISCLAIMER} ***"
+
+
+def infer_text(
+    inference: Inference,
+    vocab: Vocabulary,
+    engine: str,
+    why: list[WhyNot] | None = None,
+    warnings: tuple[Contradiction, ...] = (),
+) -> str:
+    lines = [banner(), f"engine: {engine}", ""]
+    for contradiction in warnings:
+        lines.append(f"Warning: these facts contradict each other: {contradiction.message}")
+    if warnings:
+        lines.append("")
+    lines.append("Facts:")
+    if inference.facts.items:
+        lines += [f"  {pair_text(vocab, k, v)}" for k, v in inference.facts.items]
+    else:
+        lines.append("  (none)")
+    lines += ["", "How the rules reason (rule -> matched facts -> cited section):"]
+    if inference.trace:
+        for n, firing in enumerate(inference.trace, 1):
+            first, *rest = firing_lines(vocab, firing)
+            lines.append(f"{n:>2}. {first}")
+            lines += [f"    {line}" for line in rest]
+    else:
+        lines.append("  No rule applies to these facts yet.")
+    lines += ["", "Conclusions:"]
+    lines += [f"  {line}" for line in conclusion_lines(vocab, inference.conclusions())] or ["  (none)"]
+    lines += ["", "Suggested next steps:"]
+    suggestions = inference.suggestions()
+    lines += [f"  - {vocab.label(s)}  (because: {', '.join(rules)})" for s, rules in suggestions] or ["  (none)"]
+    accepted = inference.acceptances()
+    if accepted:
+        lines += ["", "Also acceptable (not required):"]
+        lines += [f"  - {vocab.label(s)}  (because: {', '.join(rules)})" for s, rules in accepted]
+    for w in why or []:
+        lines += ["", f"Why not {w.step}?"] + [f"  {line}" for line in why_not_step_lines(vocab, w)]
+    return "\n".join(wrap_lines(lines))
