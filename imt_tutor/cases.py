@@ -42,7 +42,7 @@ WORKING_DIAGNOSIS = "working_diagnosis"
 
 QUALIFIED = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*\.[a-z0-9]+(-[a-z0-9]+)*$")
 
-CASE_KEYS = ("id", "title", "summary", "fictional", "stages")
+CASE_KEYS = ("id", "title", "teaser", "summary", "fictional", "hint_penalty", "stages")
 STAGE_KEYS = ("id", "narrative", "reveal", "questions", "teaching_points")
 QUESTION_KEYS = (
     "id",
@@ -175,11 +175,16 @@ def expected_answer(question: Question, inference: Inference, vocab: Vocabulary)
     return derived_answer(question, inference, vocab)
 
 
-def _default_prompt(vocab: Vocabulary, kind: str, key: str | None) -> str:
+def _default_prompt(vocab: Vocabulary, kind: str, key: str | None, options: tuple[str, ...] = ()) -> str:
+    """A prompt that says exactly what is graded."""
     if kind == "next_steps":
-        return "Which next steps do the findings so far call for?"
+        return "Which next steps do the findings so far call for? (All that apply, or none.)"
     label = vocab.label(key) if key else "Conclusion"
-    return f"{label}: which of these do the findings so far support? (Pick none if none applies.)"
+    if key == WORKING_DIAGNOSIS:
+        return "What is the most specific working diagnosis the findings support now? (One answer.)"
+    if len(options) == 1 and key is not None:
+        return f"{label}: do the findings so far support '{vocab.label(key, options[0])}'? (yes or no)"
+    return f"{label}: which of these do the findings so far support? (All that apply, or none.)"
 
 
 def _shown(value: Any) -> str:
@@ -300,6 +305,16 @@ class _CaseParser:
             self.add("cases must declare fictional: true", where(data, "fictional"))
         title = self.text(data, "title", "a case")
         summary = self.text(data, "summary", "a case")
+        teaser = self.text(data, "teaser", "a case", required=False)
+        penalty = data.get("hint_penalty", 0)
+        if isinstance(penalty, str):
+            try:
+                penalty = float(penalty)
+            except ValueError:
+                penalty = None
+        if isinstance(penalty, bool) or not isinstance(penalty, (int, float)) or not 0 <= penalty <= 1:
+            self.add("'hint_penalty' must be a number from 0 to 1 (points per hint)", where(data, "hint_penalty"))
+            penalty = 0
 
         stages: list[Stage] = []
         raw_stages = data.get("stages")
@@ -323,7 +338,7 @@ class _CaseParser:
         self.check_contradictions(stages)
         if case_id is None:
             return None
-        return Case(case_id, title, summary, tuple(stages), self.path, data.location)
+        return Case(case_id, title, summary, tuple(stages), self.path, data.location, teaser, float(penalty))
 
     def check_contradictions(self, stages: list[Stage]) -> None:
         """A stage whose reveals contradict each other or an earlier stage's."""
@@ -455,7 +470,7 @@ class _CaseParser:
             answer_choices = listed if choices is not None else None  # bad options: check no answer against them
         prompt = self.text(raw, "prompt", what, required=False)
         if not prompt and "prompt" not in raw and kind is not None:
-            prompt = _default_prompt(self.vocab, kind, key)
+            prompt = _default_prompt(self.vocab, kind, key, options)
 
         answer: tuple[str, ...] | None = None
         if "answer" in raw:

@@ -393,6 +393,8 @@ class Case:
     stages: tuple[Stage, ...]
     path: str
     location: Location | None = field(default=None, compare=False)
+    teaser: str = ""  # what a student reads before starting (no outcome); ``summary`` is the instructor's
+    hint_penalty: float = 0.0  # points a hint costs (the instructor's choice; none by default)
 
 
 @dataclass(frozen=True)

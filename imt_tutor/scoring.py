@@ -1,28 +1,33 @@
 """Scoring one answer and one case: the only scoring rules imt-tutor has.
 
 A question offers ``options``; the rules (or the case author) expect some of
-them, ``expected``; the student ``picked`` some. Each question is worth 1 point:
+them, ``expected``; the student ``picked`` some. Each question is worth 1 point
+(a case may weigh its questions; see :func:`score_case`):
 
-* all right (picked exactly the expected options) scores 1.0 -- including
-  picking nothing when nothing is expected;
-* picking nothing when something was expected scores 0;
-* otherwise the score is the share of expected options picked
-  (``hits / expected``, or 1 when nothing is expected), minus
-  ``0.8 * wrong / not_expected`` for the options picked that were not expected
-  (``not_expected``: how many options were not expected), floored at 0. So
-  picking every option scores at most 0.2 (whenever some option was not
-  expected), and adding a wrong pick never raises a score.
+* **all right** (exactly the expected options, in any order) scores 1 --
+  including picking nothing when nothing is expected;
+* **unanswered** scores 0, and so does picking nothing when something is
+  expected;
+* otherwise: ``hits / expected`` (or 1 when nothing is expected), plus half
+  credit for each *less specific but true* pick standing in for a missed
+  expected one (a working diagnosis that is right but not the most specific),
+  minus the cost of each wrong pick, floored at 0 and capped at 0.99 (only an
+  all-right answer shows 1).
 
-Points are rounded to 2 decimal places (halves up), except that a score that
-is not all right never shows as 1.0 (it is capped at 0.99). Every lost point
-is a :class:`Deduction` (data: kind, option, points, rule); ``render.words``
-puts it in words, e.g. ``missed 'Biopsy' (-0.50)``.
+A **wrong pick** costs ``0.8 * w / W``: ``w`` is its weight -- 2 when the
+case's own facts rule it out (*contradicted*), 1 otherwise (premature, already
+done, no rule suggests it) -- and ``W`` the total weight of all the options
+that are not expected. So picking every option scores at most 0.2, a
+contradicted pick costs twice a premature one, and what a wrong pick costs does
+not depend on what else is expected. An *accepted* pick (defensible, not
+required: the source's "may be considered") changes nothing and does not count
+among the wrong options.
 
-Options a rule *accepts* (defensible, not required: the document's "may be
-considered") are neither expected nor penalised: picking one changes nothing,
-and they do not count among the ``not_expected`` options.
-
-A case scores the sum of its questions' points out of the number of questions.
+Hence: credit stays in [0, 1]; adding a right pick never lowers it; adding a
+wrong pick never raises it; an accepted pick changes nothing. Points are
+rounded to 2 decimals (halves up); totals are printed with 2 decimals too.
+Every lost point is a :class:`Deduction` (data: kind, option, points, rule);
+``render.words`` puts it in words.
 """
 
 from __future__ import annotations
@@ -32,10 +37,24 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-__all__ = ["WRONG_PENALTY", "CaseScore", "Deduction", "QuestionScore", "score_case", "score_question"]
+__all__ = [
+    "CONTRADICTED_WEIGHT",
+    "PARTIAL_CREDIT",
+    "WRONG_PENALTY",
+    "CaseScore",
+    "Deduction",
+    "QuestionScore",
+    "score_case",
+    "score_question",
+    "score_unanswered",
+]
 
 #: What picking every not-expected option costs, in points.
 WRONG_PENALTY = Fraction(4, 5)
+#: A pick the case's own facts rule out weighs this much against a premature one.
+CONTRADICTED_WEIGHT = 2
+#: The share of an expected option's credit that a less specific, true pick earns.
+PARTIAL_CREDIT = Fraction(1, 2)
 
 _CENT = Decimal("0.01")
 _ALMOST = 0.99
@@ -49,13 +68,23 @@ def _round(value: Fraction) -> float:
 MISSED = "missed"
 WRONG = "wrong"
 NOTHING_PICKED = "nothing_picked"
+UNANSWERED = "unanswered"
+LESS_SPECIFIC = "less_specific"
+HINTS = "hints"
 
 
 @dataclass(frozen=True)
 class Deduction:
-    """Points lost for one reason: ``kind`` is ``missed`` (an expected
-    ``option`` not picked), ``wrong`` (a picked ``option`` not expected) or
-    ``nothing_picked`` (``option`` is ``None``; ``points`` is the whole point).
+    """Points lost for one reason. ``kind``:
+
+    * ``missed``: an expected ``option`` not picked;
+    * ``less_specific``: a true but less specific ``option`` picked instead of
+      an expected one (half its credit lost);
+    * ``wrong``: a picked ``option`` not expected (``gap`` says why: not yet
+      known, already done, contradicted, unsupported);
+    * ``nothing_picked`` / ``unanswered`` (``option`` is ``None``, the whole point);
+    * ``hints``: the case's penalty for hints used.
+
     ``rule`` is the rule behind the expected option, or the one that argues
     against the wrong pick, when the caller knows it."""
 
@@ -64,6 +93,7 @@ class Deduction:
     points: float
     rule: str | None = None
     expected_count: int = 0
+    gap: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,22 +106,24 @@ class QuestionScore:
     missed: tuple[str, ...]
     deductions: tuple[Deduction, ...]
     accepted: tuple[str, ...] = ()
+    partial: tuple[str, ...] = ()
+    answered: bool = True
 
     @property
     def full(self) -> bool:
-        return not self.wrong and not self.missed
+        return self.answered and not self.wrong and not self.missed and not self.partial
 
 
 @dataclass(frozen=True)
 class CaseScore:
-    """The total of a case: points out of ``max_points`` (one per question)."""
+    """The total of a case: points out of ``max_points``."""
 
     points: float
-    max_points: int
+    max_points: float
     percent: float
 
     def text(self) -> str:
-        return f"{self.points:g} / {self.max_points} ({self.percent:.1f}%)"
+        return f"{self.points:.2f} / {self.max_points:.2f} ({self.percent:.1f}%)"
 
 
 def _unique(ids: Iterable[str]) -> tuple[str, ...]:
@@ -104,47 +136,85 @@ def score_question(
     options: Iterable[str],
     *,
     accepted: Iterable[str] = (),
+    partial: Iterable[str] = (),
+    gaps: Mapping[str, str] | None = None,
     rules: Mapping[str, str] | None = None,
+    hints: int = 0,
+    hint_penalty: float = 0.0,
 ) -> QuestionScore:
     """Score one answer (see the module docstring for the rules).
 
-    ``rules`` maps option IDs to the rule each deduction names. Picks or
-    expected IDs missing from ``options`` still count (as options).
+    ``partial``: the options that are true but less specific than expected;
+    ``gaps`` maps a not-expected option to its gap kind (``contradicted`` weighs
+    double); ``rules`` maps options to the rule each deduction names. ``hints``
+    used cost ``hint_penalty`` each (an instructor's choice; 0 by default).
+    Picks or expected IDs missing from ``options`` still count (as options).
     """
     want = _unique(expected)
     allowed = tuple(a for a in _unique(accepted) if a not in want)
+    halves = tuple(p for p in _unique(partial) if p not in want and p not in allowed)
     every = _unique(picked)
     taken = tuple(p for p in every if p in allowed)
-    picks = tuple(p for p in every if p not in allowed)
-    offered = _unique([*options, *picks, *want])
+    partial_picks = tuple(p for p in every if p in halves) if want else ()
+    picks = tuple(p for p in every if p not in allowed and p not in partial_picks)
+    offered = _unique([*options, *every, *want])
+    kinds = gaps or {}
     why = rules or {}
     hits = tuple(p for p in picks if p in want)
     wrong = tuple(p for p in picks if p not in want)
     missed = tuple(w for w in want if w not in picks)
-    not_expected = len([o for o in offered if o not in want and o not in allowed])
 
-    if not wrong and not missed:
-        return QuestionScore(1.0, hits, wrong, missed, (), taken)
+    def weight(option: str) -> int:
+        return CONTRADICTED_WEIGHT if kinds.get(option) == "contradicted" else 1
+
+    total_weight = sum(weight(o) for o in offered if o not in want and o not in allowed and o not in partial_picks)
     deductions: list[Deduction] = []
-    if not picks:
+    if not wrong and not missed and not partial_picks:
+        credit = Fraction(1)
+    elif not picks and not partial_picks:
         credit = Fraction(0)
         deductions.append(Deduction(NOTHING_PICKED, None, 1.0, None, len(want)))
     else:
-        per_miss = Fraction(1, len(want)) if want else Fraction(0)
-        per_wrong = WRONG_PENALTY / max(not_expected, 1)
-        credit = (Fraction(len(hits), len(want)) if want else Fraction(1)) - per_wrong * len(wrong)
-        for m in missed:
-            deductions.append(Deduction(MISSED, m, _round(per_miss), why.get(m)))
+        share = Fraction(1, len(want)) if want else Fraction(0)
+        stand_ins = list(partial_picks[: len(missed)])
+        credit = Fraction(len(hits), len(want)) if want else Fraction(1)
+        credit += PARTIAL_CREDIT * share * len(stand_ins)
+        for index, m in enumerate(missed):
+            if index < len(stand_ins):
+                deductions.append(
+                    Deduction(LESS_SPECIFIC, stand_ins[index], _round(share * PARTIAL_CREDIT), why.get(m))
+                )
+            else:
+                deductions.append(Deduction(MISSED, m, _round(share), why.get(m)))
+        for p in partial_picks[len(stand_ins) :]:
+            deductions.append(Deduction(LESS_SPECIFIC, p, 0.0, why.get(p)))
         for w in wrong:
-            deductions.append(Deduction(WRONG, w, _round(per_wrong), why.get(w)))
-    points = min(_round(max(credit, Fraction(0))), _ALMOST)
-    return QuestionScore(points, hits, wrong, missed, tuple(deductions), taken)
+            cost = WRONG_PENALTY * weight(w) / max(total_weight, 1)
+            credit -= cost
+            deductions.append(Deduction(WRONG, w, _round(cost), why.get(w), gap=kinds.get(w)))
+    credit = max(credit, Fraction(0))
+    if hints and hint_penalty > 0:
+        penalty = min(Fraction(str(hint_penalty)) * hints, credit)
+        if penalty:
+            credit -= penalty
+            deductions.append(Deduction(HINTS, None, _round(penalty), None, hints))
+    points = _round(credit)
+    if deductions and points >= 1.0:
+        points = _ALMOST
+    return QuestionScore(points, hits, wrong, missed, tuple(deductions), taken, partial_picks)
 
 
-def score_case(question_scores: Iterable[QuestionScore]) -> CaseScore:
-    """Sum of the questions' points, out of one point per question."""
+def score_unanswered(expected: Iterable[str]) -> QuestionScore:
+    """An unanswered question: 0 points, whatever was expected."""
+    want = _unique(expected)
+    return QuestionScore(0.0, (), (), want, (Deduction(UNANSWERED, None, 1.0, None, len(want)),), answered=False)
+
+
+def score_case(question_scores: Iterable[QuestionScore], weights: Iterable[float] | None = None) -> CaseScore:
+    """The questions' points (each times its weight, default 1) out of the total weight."""
     scores = list(question_scores)
-    total = sum((Decimal(str(s.points)) for s in scores), Decimal(0))
-    maximum = len(scores)
+    given = list(weights) if weights is not None else [1.0] * len(scores)
+    total = sum((Decimal(str(s.points)) * Decimal(str(w)) for s, w in zip(scores, given, strict=True)), Decimal(0))
+    maximum = sum((Decimal(str(w)) for w in given), Decimal(0))
     percent = float((total * 100 / maximum).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)) if maximum else 0.0
-    return CaseScore(float(total), maximum, percent)
+    return CaseScore(float(total.quantize(_CENT, rounding=ROUND_HALF_UP)), float(maximum), percent)

@@ -25,7 +25,7 @@ from imt_tutor.cases import (
     option_label,
     qualified_id,
 )
-from imt_tutor.data import cases_dir, rules_dir
+from imt_tutor.files import cases_dir, rules_dir
 from imt_tutor.engines.builtin import BuiltinEngine
 from imt_tutor.errors import DataError, Location
 from imt_tutor.models import AnswerSheet, Case, Facts, Question, RuleBase, Stage, Vocabulary
@@ -394,7 +394,7 @@ def test_conclusion_question_defaults(tmp_path: Path, vocab: Vocabulary) -> None
     case = load_case(write(tmp_path, "minimal.yaml", text), vocab)
     question = case.stages[0].questions[1]
     assert question.options == vocab.conclusion("working_diagnosis").value_ids  # type: ignore[union-attr]
-    assert "Working diagnosis" in question.prompt
+    assert question.prompt == "What is the most specific working diagnosis the findings support now? (One answer.)"
     assert option_label(vocab, question, "alk_negative_imt") == "IMT, ALK-negative on staining"
 
 

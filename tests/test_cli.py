@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from imt_tutor import DISCLAIMER, __version__
 from imt_tutor.cases import load_cases
 from imt_tutor.cli import main
-from imt_tutor.data import cases_dir, examples_dir, rules_dir
+from imt_tutor.files import cases_dir, examples_dir, rules_dir
 from imt_tutor.engines import default_engine_name, engine_label
 from imt_tutor.rulebase import load_rulebase
 
@@ -266,7 +266,7 @@ def test_run_and_key_accept_a_case_file(tmp_path: Path) -> None:
     answers.write_text(key.output, encoding="utf-8")
     result = invoke(["run", path, "--answers", str(answers), "--transcript", str(tmp_path / "t.json")])
     assert result.exit_code == 0, result.output
-    assert re.search(r"^Total: (\d+) / \1 \(100\.0%\)$", result.output, re.MULTILINE), result.output
+    assert re.search(r"^Total: (\d+\.00) / \1 \(100\.0%\)$", result.output, re.MULTILINE), result.output
 
 
 def test_run_with_cases_dir(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from imt_tutor import transcript as transcript_module
 from imt_tutor.cases import check_answers, load_answers, load_cases
 from imt_tutor.cli import console, main
 from imt_tutor.cli.console import ClickConsole, colour_allowed
-from imt_tutor.data import cases_dir, rules_dir
+from imt_tutor.files import cases_dir, rules_dir
 from imt_tutor.engines.builtin import BuiltinEngine
 from imt_tutor.errors import DataError
 from imt_tutor.graph import producers
@@ -116,7 +116,7 @@ def test_the_key_file_scores_full_marks_through_the_cli(case_id: str, tmp_path: 
     result = invoke(["run", case_id, "--answers", str(key_file), "--transcript", str(t)], tmp_path)
     assert result.exit_code == 0, result.output
     n = len(new_run(case_id).items)
-    assert f"Total: {n} / {n} (100.0%)" in result.stdout
+    assert f"Total: {n}.00 / {n}.00 (100.0%)" in result.stdout
     saved = json.loads(t.read_text(encoding="utf-8"))
     assert saved["case"] == case_id
     assert saved["student"] == "key"
@@ -131,7 +131,7 @@ def test_piped_key_lines_score_full_marks(case_id: str, tmp_path: Path) -> None:
     lines = key_lines(case_id)
     result = invoke(["run", case_id, "--transcript", str(tmp_path / "t.json")], tmp_path, "\n".join(lines) + "\n")
     assert result.exit_code == 0, result.output
-    assert f"Total: {len(lines)} / {len(lines)} (100.0%)" in result.stdout
+    assert f"Total: {len(lines)}.00 / {len(lines)}.00 (100.0%)" in result.stdout
     assert "Your answer (" not in result.output  # no prompts without a terminal
 
 
@@ -152,7 +152,7 @@ def test_key_yaml_names_the_rules_and_json_has_because(tmp_path: Path) -> None:
     graded = invoke(["run", LUNG, "--answers", str(key_file), "--transcript", str(tmp_path / "j.json")], tmp_path)
     assert graded.exit_code == 0, graded.output
     n = len(doc["answers"])
-    assert f"Total: {n} / {n} (100.0%)" in graded.stdout
+    assert f"Total: {n}.00 / {n}.00 (100.0%)" in graded.stdout
 
 
 # --------------------------------------------------------------------- wrong answers
@@ -409,7 +409,7 @@ def test_resume_continues_at_the_first_unanswered_question(tmp_path: Path) -> No
     assert "Resuming at question 4 of 13." in result.stdout
     questions = re.findall(r"^Question (\d+) of 13", result.stdout, re.M)
     assert questions[0] == "4" and "1" not in questions
-    assert "Total: 13 / 13 (100.0%)" in result.stdout
+    assert "Total: 13.00 / 13.00 (100.0%)" in result.stdout
     assert len(load_transcript(t).answers) == 13
     again = invoke(["run", LUNG, "--resume", "--transcript", str(t)], tmp_path, "")
     assert again.exit_code == 0

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from imt_tutor.scoring import CaseScore, Deduction, QuestionScore, score_case, score_question
+from imt_tutor.scoring import CaseScore, Deduction, QuestionScore, score_case, score_question, score_unanswered
 
 IDS = st.sampled_from([f"opt{n}" for n in range(12)])
 
@@ -145,7 +145,8 @@ def test_score_case(points: list[float], expected: CaseScore) -> None:
 
 
 def test_case_score_text() -> None:
-    assert score_case([QuestionScore(1.0, (), (), (), ())] * 3).text() == "3 / 3 (100.0%)"
+    assert score_case([QuestionScore(1.0, (), (), (), ())] * 3).text() == "3.00 / 3.00 (100.0%)"
+    assert score_case([QuestionScore(0.5, (), (), (), ())] * 2, weights=[1, 3]).text() == "2.00 / 4.00 (50.0%)"
 
 
 # --------------------------------------------------------------------- accepted alternatives
@@ -176,3 +177,83 @@ def test_accepted_options_are_not_counted_as_wrong_ones() -> None:
 def test_an_expected_option_is_never_merely_accepted() -> None:
     score = score_question([], ["a"], ["a", "b"], accepted=["a"])
     assert score.points == 0.0 and score.missed == ("a",)
+
+
+# --------------------------------------------------------------------- the student-session rules
+
+
+@st.composite
+def graded(draw: st.DrawFn) -> tuple[list[str], list[str], list[str], list[str], dict[str, str]]:
+    """(options, expected, picked, accepted, gaps) with accepted and gaps on not-expected options."""
+    options, expected, picked = draw(questions())
+    spare = [o for o in options if o not in expected]
+    accepted = draw(st.lists(st.sampled_from(spare), unique=True, max_size=2)) if spare else []
+    kinds = st.sampled_from(["not_yet_known", "already_done", "contradicted", "unsupported"])
+    gaps = {o: draw(kinds) for o in spare if o not in accepted}
+    return options, expected, picked, accepted, gaps
+
+
+@given(graded())
+def test_credit_is_bounded(q) -> None:  # type: ignore[no-untyped-def]
+    options, expected, picked, accepted, gaps = q
+    score = score_question(picked, expected, options, accepted=accepted, gaps=gaps)
+    assert 0.0 <= score.points <= 1.0
+    assert (score.points == 1.0) == (score.full or (not score.wrong and not score.missed and not score.partial))
+
+
+@given(graded(), st.data())
+def test_adding_a_right_pick_never_lowers_and_a_wrong_one_never_raises(q, data) -> None:  # type: ignore[no-untyped-def]
+    options, expected, picked, accepted, gaps = q
+    base = score_question(picked, expected, options, accepted=accepted, gaps=gaps).points
+    for right in [e for e in expected if e not in picked]:
+        assert score_question([*picked, right], expected, options, accepted=accepted, gaps=gaps).points >= base
+    for wrong in [o for o in options if o not in expected and o not in accepted and o not in picked]:
+        assert score_question([*picked, wrong], expected, options, accepted=accepted, gaps=gaps).points <= base
+    for extra in [a for a in accepted if a not in picked]:
+        assert score_question([*picked, extra], expected, options, accepted=accepted, gaps=gaps).points == base
+
+
+@given(graded())
+def test_picking_everything_scores_at_most_a_fifth(q) -> None:  # type: ignore[no-untyped-def]
+    options, expected, _, accepted, gaps = q
+    if len(set(options) - set(expected) - set(accepted)) == 0:
+        return
+    assert score_question(options, expected, options, accepted=accepted, gaps=gaps).points <= 0.2
+
+
+def test_a_contradicted_pick_costs_more_than_a_premature_one() -> None:
+    options = ["a", "b", "c", "d"]
+    gaps = {"b": "not_yet_known", "c": "contradicted", "d": "not_yet_known"}
+    premature = score_question(["a", "b"], ["a"], options, gaps=gaps)
+    contradicted = score_question(["a", "c"], ["a"], options, gaps=gaps)
+    assert contradicted.points < premature.points
+    assert premature.points == 0.8 and contradicted.points == 0.6  # weights 1, 2, 1: 0.8 / 4 and 0.8 * 2 / 4
+    assert contradicted.deductions[0].gap == "contradicted"
+
+
+def test_a_wrong_pick_costs_the_same_whether_or_not_something_is_expected() -> None:
+    options = ["a", "b", "c"]
+    with_expected = score_question(["a", "b"], ["a"], options)
+    without = score_question(["b"], [], options[1:])
+    assert 1.0 - with_expected.points == pytest.approx(1.0 - without.points)
+
+
+def test_unanswered_scores_zero_even_when_nothing_is_expected() -> None:
+    assert score_unanswered([]).points == 0.0
+    assert score_unanswered(["a"]).deductions[0].kind == "unanswered"
+    assert not score_unanswered([]).full
+
+
+def test_a_less_specific_diagnosis_earns_half() -> None:
+    options = ["mass", "consistent", "negative", "rearranged"]
+    score = score_question(["mass"], ["consistent"], options, partial=["mass"])
+    assert score.points == 0.5 and score.partial == ("mass",)
+    assert score.deductions[0].kind == "less_specific"
+    both = score_question(["mass", "consistent"], ["consistent"], options, partial=["mass"])
+    assert both.points == 0.99  # right, plus a less specific one: not exactly right
+
+
+def test_hints_cost_what_the_case_says() -> None:
+    assert score_question(["a"], ["a"], ["a", "b"], hints=2).points == 1.0
+    score = score_question(["a"], ["a"], ["a", "b"], hints=2, hint_penalty=0.1)
+    assert score.points == 0.8 and score.deductions[-1].kind == "hints"
