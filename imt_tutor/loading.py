@@ -1,16 +1,29 @@
-"""The one way YAML enters imt-tutor: strict, safe, position-aware loading.
+"""The one way YAML and JSON enter imt-tutor: strict, safe, position-aware loading.
 
-Files are read as UTF-8 (max 1 MiB), parsed with PyYAML's safe parser (libyaml
-when available) and built into :class:`YamlMap` / :class:`YamlList` values that
-remember where every key, value and item was written. Anchors, aliases, merge
-keys, explicit tags, duplicate keys, non-string keys, deep nesting and several
-documents per file are rejected. Only ``true``/``false``, ``null``/``~``/empty
-and plain decimals get non-string types. Every failure is a :class:`DataError`.
+Files are read through :func:`imt_tutor.files.read_capped` (regular files
+only, at most 1 MiB), decoded as UTF-8 and built into :class:`YamlMap` /
+:class:`YamlList` values that remember where every key, value and item was
+written.
+
+YAML is parsed with PyYAML's safe parser (libyaml when available). Anchors,
+aliases, merge keys, explicit tags, duplicate keys, non-string keys, deep
+nesting and several documents per file are rejected. Only ``true``/``false``,
+``null``/``~``/empty and plain decimals get non-string types.
+
+JSON is parsed by a small position-tracking parser that follows
+:mod:`json`'s grammar and words its syntax errors as :mod:`json` does (it
+falls back to :func:`json.loads` for the exact message). Duplicate keys,
+``NaN``/``Infinity``, lone surrogates and nesting deeper than
+:data:`MAX_DEPTH` are rejected.
+
+Every failure is a :class:`DataError` located ``path:line:col`` (1-based).
 """
 
 from __future__ import annotations
 
+import bisect
 import io
+import json
 import math
 import os
 import re
@@ -20,6 +33,7 @@ from typing import IO, Any, Protocol
 import yaml
 
 from imt_tutor.errors import DataError, Location
+from imt_tutor.files import read_capped, too_large
 
 __all__ = [
     "MAX_BYTES",
@@ -27,6 +41,8 @@ __all__ = [
     "YamlList",
     "YamlMap",
     "dump_yaml",
+    "load_json_file",
+    "load_json_text",
     "load_yaml_file",
     "load_yaml_stream",
     "load_yaml_text",
@@ -34,9 +50,9 @@ __all__ = [
 ]
 
 MAX_BYTES = 1024 * 1024
+#: The one nesting limit of every YAML and JSON document imt-tutor reads.
 MAX_DEPTH = 64
 
-_MIB = 1024 * 1024
 _UTF8_BOM = b"\xef\xbb\xbf"
 _CORE_TAG_PREFIX = "tag:yaml.org,2002:"
 
@@ -44,6 +60,7 @@ _CORE_TAG_PREFIX = "tag:yaml.org,2002:"
 # .inf, 1:20, 2024-01-01, ...) stays a string.
 _INT_RE = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _FLOAT_RE = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]+")
+_NUMBER_START = frozenset("-0123456789")
 # Line breaks as PyYAML and libyaml count them.
 _BREAK_RE = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
@@ -67,50 +84,129 @@ def to_location(path: str, mark: _Mark | None) -> Location:
     return Location(path, mark.line + 1, mark.column + 1)
 
 
+# --------------------------------------------------------------------------
+# Where things were written: a document's source turns a raw mark (a parser
+# mark for YAML, a character index for JSON) into a Location only when asked.
+
+
+class _Source(Protocol):
+    def locate(self, mark: Any) -> Location: ...
+
+
+class _YamlSource:
+    __slots__ = ("path",)
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def locate(self, mark: Any) -> Location:
+        return to_location(self.path, mark)
+
+
+class _JsonSource:
+    """Character index -> 1-based line and column (lines counted from ``first_line``)."""
+
+    __slots__ = ("_starts", "first_line", "path", "text")
+
+    def __init__(self, path: str, text: str, first_line: int = 1) -> None:
+        self.path = path
+        self.text = text
+        self.first_line = first_line
+        self._starts: list[int] | None = None
+
+    def position(self, index: int) -> tuple[int, int]:
+        if self._starts is None:
+            self._starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+        row = bisect.bisect_right(self._starts, index) - 1
+        return self.first_line + row, index - self._starts[row] + 1
+
+    def locate(self, mark: Any) -> Location:
+        line, column = self.position(int(mark))
+        return Location(self.path, line, column)
+
+
+_UNKNOWN = Location("<unknown>")
+
+
 class YamlMap(dict):  # type: ignore[type-arg]
-    """A loaded YAML mapping (a plain ``dict``) that knows where it was written.
+    """A loaded YAML or JSON mapping (a plain ``dict``) that knows where it was written.
 
     Keys added after loading have no position of their own; their
     ``key_location``/``value_location`` fall back to the mapping's location.
     """
 
-    location: Location
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.location = Location("<unknown>")
-        self._key_locations: dict[str, Location] = {}
-        self._value_locations: dict[str, Location] = {}
+        self._source: _Source | None = None
+        self._mark: Any = None
+        self._key_marks: dict[str, Any] = {}
+        self._value_marks: dict[str, Any] = {}
+
+    def _locate(self, mark: Any) -> Location:
+        if self._source is None:
+            return mark if isinstance(mark, Location) else _UNKNOWN
+        return self._source.locate(mark)
+
+    @property
+    def location(self) -> Location:
+        """Where the mapping starts (1-based)."""
+        return self._locate(self._mark)
+
+    @location.setter
+    def location(self, value: Location) -> None:
+        if self._source is not None and self._mark is not None:
+            self._key_marks = {k: self._source.locate(m) for k, m in self._key_marks.items()}
+            self._value_marks = {k: self._source.locate(m) for k, m in self._value_marks.items()}
+        self._source = None
+        self._mark = value
 
     def key_location(self, key: str) -> Location:
         """Where ``key`` is written (1-based)."""
-        return self._key_locations.get(key, self.location)
+        mark = self._key_marks.get(key)
+        return self.location if mark is None else self._locate(mark)
 
     def value_location(self, key: str) -> Location:
         """Where the value of ``key`` starts (1-based)."""
-        return self._value_locations.get(key, self.location)
+        mark = self._value_marks.get(key)
+        return self.location if mark is None else self._locate(mark)
 
 
 class YamlList(list):  # type: ignore[type-arg]
-    """A loaded YAML sequence (a plain ``list``) that knows where it was written.
+    """A loaded YAML or JSON sequence (a plain ``list``) that knows where it was written.
 
     Items added after loading fall back to the list's location.
     """
 
-    location: Location
-
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        self.location = Location("<unknown>")
-        self._item_locations: list[Location] = []
+        self._source: _Source | None = None
+        self._mark: Any = None
+        self._item_marks: list[Any] = []
+
+    def _locate(self, mark: Any) -> Location:
+        if self._source is None:
+            return mark if isinstance(mark, Location) else _UNKNOWN
+        return self._source.locate(mark)
+
+    @property
+    def location(self) -> Location:
+        """Where the sequence starts (1-based)."""
+        return self._locate(self._mark)
+
+    @location.setter
+    def location(self, value: Location) -> None:
+        if self._source is not None and self._mark is not None:
+            self._item_marks = [self._source.locate(m) for m in self._item_marks]
+        self._source = None
+        self._mark = value
 
     def item_location(self, index: int) -> Location:
         """Where item ``index`` starts (1-based; negative indexes work)."""
-        count = len(self._item_locations)
+        count = len(self._item_marks)
         if index < 0:
             index += len(self)
         if 0 <= index < count:
-            return self._item_locations[index]
+            return self._locate(self._item_marks[index])
         return self.location
 
 
@@ -144,15 +240,8 @@ _active_loader: type[Any] = _loader_class()
 # Reading and decoding
 
 
-def _size_text(size: int) -> str:
-    tenths = math.ceil(size * 10 / _MIB)
-    return f"{tenths // 10}.{tenths % 10} MiB"
-
-
 def _too_large(path: str, size: int | None) -> DataError:
-    limit = f"{MAX_BYTES / _MIB:g} MiB"
-    shown = _size_text(size) if size is not None else f"more than {limit}"
-    return DataError(f"file is too large ({shown}; limit {limit})", Location(path))
+    return too_large(path, size, MAX_BYTES)
 
 
 def _position(text: str, index: int) -> tuple[int, int]:
@@ -173,7 +262,9 @@ def _decode(data: bytes, path: str) -> str:
         prefix = data[: error.start].decode("utf-8")
         line, column = _position(prefix, len(prefix))
         bad = data[error.start]
-        raise DataError(f"file is not valid UTF-8 (byte 0x{bad:02x})", Location(path, line, column)) from None
+        raise DataError(
+            f"file is not valid UTF-8 (byte 0x{bad:02x})", Location(path, line, column), code="not-utf8"
+        ) from None
 
 
 def _read_limited(stream: IO[Any], path: str) -> bytes | str:
@@ -193,6 +284,7 @@ def _read_limited(stream: IO[Any], path: str) -> bytes | str:
         raise DataError(
             f"file is not valid UTF-8 (byte 0x{error.object[error.start]:02x})",
             Location(path),
+            code="not-utf8",
         ) from None
     if total > MAX_BYTES:
         raise _too_large(path, None)
@@ -225,21 +317,16 @@ def _check_node_event(event: Any, path: str) -> None:
         raise DataError("anchors and aliases are not allowed", to_location(path, event.start_mark))
 
 
-def _scalar_value(event: Any, path: str) -> Any:
-    value: str = event.value
-    if not event.implicit[0]:  # quoted or block scalar: always a string
-        if event.style == '"' and _SURROGATE_RE.search(value):  # "\ud800"
-            raise DataError(
-                "invalid character escape (lone surrogate)",
-                to_location(path, event.start_mark),
-            )
-        return value
+def _plain_value(value: str, event: Any, path: str) -> Any:
+    """The value of a plain (unquoted) scalar."""
     if value == "true":
         return True
     if value == "false":
         return False
     if value in ("", "null", "~"):
         return None
+    if value[0] not in _NUMBER_START:
+        return value
     if _INT_RE.fullmatch(value):
         try:
             return int(value)
@@ -253,105 +340,112 @@ def _scalar_value(event: Any, path: str) -> Any:
     return value
 
 
-class _Builder:
-    """Turns a stream of parse events into YamlMap/YamlList/scalar values."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.root: Any = None
-        self.root_location = Location(path, 1, 1)
-        self.have_root = False
-        # Open collections; for mappings also the pending key (None: want a key).
-        self.stack: list[Any] = []
-        self.keys: list[str | None] = []
-
-    def _here(self, event: Any) -> Location:
-        return to_location(self.path, event.start_mark)
-
-    def _wants_key(self) -> bool:
-        return bool(self.stack) and isinstance(self.stack[-1], YamlMap) and self.keys[-1] is None
-
-    def open(self, event: Any, container: YamlMap | YamlList) -> None:
-        location = self._here(event)
-        if self._wants_key():
-            raise DataError("keys must be strings", location)
-        if len(self.stack) >= MAX_DEPTH:
-            raise DataError(f"nesting is deeper than {MAX_DEPTH} levels", location)
-        container.location = location
-        self.stack.append(container)
-        self.keys.append(None)
-
-    def close(self) -> None:
-        container = self.stack.pop()
-        self.keys.pop()
-        self.add(container, container.location, plain_key=None)
-
-    def add(self, value: Any, location: Location, plain_key: str | None) -> None:
-        if not self.stack:
-            self.root = value
-            self.root_location = location
-            self.have_root = True
-            return
-        parent = self.stack[-1]
-        if isinstance(parent, YamlList):
-            parent.append(value)
-            parent._item_locations.append(location)
-            return
-        key = self.keys[-1]
-        if key is not None:
-            parent[key] = value
-            parent._value_locations[key] = location
-            self.keys[-1] = None
-            return
-        if plain_key == "<<":
-            raise DataError("merge keys (<<) are not allowed", location)
-        if not isinstance(value, str):
-            raise DataError("keys must be strings", location)
-        first = parent._key_locations.get(value)
-        if first is not None:
-            raise DataError(
-                f"duplicate key {value!r} (first defined at line {first.line})",
-                location,
-            )
-        parent._key_locations[value] = location
-        self.keys[-1] = value
+_NO_KEY = object()
 
 
 def _build(text: str, path: str, loader_class: type[Any]) -> tuple[Any, Location]:
-    """Parse ``text`` into values; return (root value, root location)."""
-    builder = _Builder(path)
+    """Parse ``text`` into values; return (root value, root location).
+
+    One tight loop over the parser's events (this is most of the time a batch
+    of answer files takes): positions are kept as the parser's marks and
+    turned into locations only when asked for.
+    """
+    source = _YamlSource(path)
+    scalar_event, mapping_start, sequence_start = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
+    mapping_end, sequence_end, alias_event = yaml.MappingEndEvent, yaml.SequenceEndEvent, yaml.AliasEvent
+    document_start, stream_end = yaml.DocumentStartEvent, yaml.StreamEndEvent
+    stack: list[Any] = []  # open collections
+    keys: list[Any] = []  # per open collection: the pending key of a mapping (_NO_KEY: want a key)
+    root: Any = None
+    root_mark: Any = None
+    have_root = False
     documents = 0
     loader = loader_class(text)
+    get_event = loader.get_event
     try:
         while True:
-            event = loader.get_event()
+            event = get_event()
             kind = type(event)
-            if kind is yaml.ScalarEvent:
-                _check_node_event(event, path)
-                value = _scalar_value(event, path)
-                plain_key = event.value if event.implicit[0] else None
-                builder.add(value, builder._here(event), plain_key)
-            elif kind is yaml.MappingStartEvent:
-                _check_node_event(event, path)
-                builder.open(event, YamlMap())
-            elif kind is yaml.SequenceStartEvent:
-                _check_node_event(event, path)
-                builder.open(event, YamlList())
-            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-                builder.close()
-            elif kind is yaml.AliasEvent:
-                raise DataError("anchors and aliases are not allowed", builder._here(event))
-            elif kind is yaml.DocumentStartEvent:
+            if kind is scalar_event:
+                if event.tag is not None or event.anchor is not None:
+                    _check_node_event(event, path)
+                raw = event.value
+                if event.implicit[0]:
+                    value = _plain_value(raw, event, path)
+                else:  # quoted or block scalar: always a string
+                    if event.style == '"' and _SURROGATE_RE.search(raw):  # "\ud800"
+                        raise DataError(
+                            "invalid character escape (lone surrogate)", to_location(path, event.start_mark)
+                        )
+                    value = raw
+                mark = event.start_mark
+                if not stack:
+                    root, root_mark, have_root = value, mark, True
+                    continue
+                parent = stack[-1]
+                if type(parent) is YamlList:
+                    parent.append(value)
+                    parent._item_marks.append(mark)
+                    continue
+                key = keys[-1]
+                if key is not _NO_KEY:
+                    parent[key] = value
+                    parent._value_marks[key] = mark
+                    keys[-1] = _NO_KEY
+                    continue
+                if event.implicit[0] and raw == "<<":
+                    raise DataError("merge keys (<<) are not allowed", to_location(path, mark))
+                if type(value) is not str:
+                    raise DataError("keys must be strings", to_location(path, mark))
+                first = parent._key_marks.get(value)
+                if first is not None:
+                    raise DataError(
+                        f"duplicate key {value!r} (first defined at line {first.line + 1})", to_location(path, mark)
+                    )
+                parent._key_marks[value] = mark
+                keys[-1] = value
+            elif kind is mapping_start or kind is sequence_start:
+                if event.tag is not None or event.anchor is not None:
+                    _check_node_event(event, path)
+                mark = event.start_mark
+                if stack and type(stack[-1]) is YamlMap and keys[-1] is _NO_KEY:
+                    raise DataError("keys must be strings", to_location(path, mark))
+                if len(stack) >= MAX_DEPTH:
+                    raise DataError(f"nesting is deeper than {MAX_DEPTH} levels", to_location(path, mark))
+                container: Any = YamlMap() if kind is mapping_start else YamlList()
+                container._source = source
+                container._mark = mark
+                stack.append(container)
+                keys.append(_NO_KEY)
+            elif kind is mapping_end or kind is sequence_end:
+                container = stack.pop()
+                keys.pop()
+                mark = container._mark
+                if not stack:
+                    root, root_mark, have_root = container, mark, True
+                    continue
+                parent = stack[-1]
+                if type(parent) is YamlList:
+                    parent.append(container)
+                    parent._item_marks.append(mark)
+                else:  # a collection is never a key (refused when it opened)
+                    key = keys[-1]
+                    parent[key] = container
+                    parent._value_marks[key] = mark
+                    keys[-1] = _NO_KEY
+            elif kind is alias_event:
+                raise DataError("anchors and aliases are not allowed", to_location(path, event.start_mark))
+            elif kind is document_start:
                 documents += 1
                 if documents > 1:
-                    raise DataError("expected a single YAML document", builder._here(event))
-            elif kind is yaml.StreamEndEvent or event is None:
+                    raise DataError("expected a single YAML document", to_location(path, event.start_mark))
+            elif kind is stream_end or event is None:
                 break
     finally:
         loader.dispose()
-    if not builder.have_root or builder.root is None:
-        raise DataError("file is empty", Location(path, 1, 1))
-    return builder.root, builder.root_location
+    if not have_root or root is None:
+        raise DataError("file is empty", Location(path, 1, 1), code="empty")
+    return root, to_location(path, root_mark)
 
 
 # --------------------------------------------------------------------------
@@ -380,7 +474,9 @@ def _value_name(value: Any) -> str:
     return _type_name(type(value))
 
 
-def _check_expect(value: Any, location: Location, expect: type | tuple[type, ...] | None) -> None:
+def _check_expect(
+    value: Any, location: Location, expect: type | tuple[type, ...] | None, json_words: bool = False
+) -> None:
     if expect is None:
         return
     kinds = expect if isinstance(expect, tuple) else (expect,)
@@ -390,11 +486,16 @@ def _check_expect(value: Any, location: Location, expect: type | tuple[type, ...
         matches = isinstance(value, kinds)
     if not matches:
         wanted = " or ".join(_type_name(kind) for kind in kinds)
-        raise DataError(f"expected {wanted} at the top level, found {_value_name(value)}", location)
+        if json_words:
+            wanted = wanted.replace("a mapping", "an object")
+            found = _value_name(value).replace("a mapping", "an object")
+        else:
+            found = _value_name(value)
+        raise DataError(f"expected {wanted} at the top level, found {found}", location, code="top-level")
 
 
 # --------------------------------------------------------------------------
-# Public API
+# Public API: YAML
 
 
 def _syntax_error(error: yaml.MarkedYAMLError, path: str) -> DataError:
@@ -439,6 +540,24 @@ def _load_str(text: str, path: str, expect: type | tuple[type, ...] | None) -> A
     return value
 
 
+def _checked_text(text: str | bytes, path: str) -> str:
+    """``text`` as a string within the size limit (bytes are decoded as UTF-8)."""
+    if isinstance(text, (bytes, bytearray, memoryview)):
+        data = bytes(text)
+        if len(data) > MAX_BYTES:
+            raise _too_large(path, len(data))
+        return _decode(data, path)
+    if not isinstance(text, str):
+        raise TypeError(f"expected str or bytes, not {type(text).__name__}")
+    if len(text) > MAX_BYTES:  # every character is at least one byte
+        raise _too_large(path, None)
+    if len(text) > MAX_BYTES // 4:  # may be over the limit once encoded
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > MAX_BYTES:
+            raise _too_large(path, size)
+    return text
+
+
 def load_yaml_text(
     text: str | bytes,
     path: str = "<string>",
@@ -451,20 +570,7 @@ def load_yaml_text(
     top-level type (``dict``, ``list``, ... or a tuple; ``None`` for any).
     Raises :class:`DataError` for every problem with the data.
     """
-    if isinstance(text, (bytes, bytearray, memoryview)):
-        data = bytes(text)
-        if len(data) > MAX_BYTES:
-            raise _too_large(path, len(data))
-        return _load_str(_decode(data, path), path, expect)
-    if not isinstance(text, str):
-        raise TypeError(f"expected str or bytes, not {type(text).__name__}")
-    if len(text) > MAX_BYTES:  # every character is at least one byte
-        raise _too_large(path, None)
-    if len(text) > MAX_BYTES // 4:  # may be over the limit once encoded
-        size = len(text.encode("utf-8", "surrogatepass"))
-        if size > MAX_BYTES:
-            raise _too_large(path, size)
-    return _load_str(text, path, expect)
+    return _load_str(_checked_text(text, path), path, expect)
 
 
 def load_yaml_file(
@@ -476,18 +582,10 @@ def load_yaml_file(
     """Load one YAML document from the file at ``path``.
 
     ``display_path`` (default: ``path``) is what error locations show. The
-    size is checked before the file is read.
+    file must be a regular file; its size is checked before it is read.
     """
     shown = display_path if display_path is not None else os.fsdecode(path)
-    try:
-        with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size > MAX_BYTES:
-                raise _too_large(shown, size)
-            data = _read_limited(handle, shown)
-    except OSError as error:
-        raise DataError(f"cannot read file: {error.strerror or error}", Location(shown)) from None
-    return load_yaml_text(data, shown, expect=expect)
+    return load_yaml_text(read_capped(path, MAX_BYTES, display_path=shown), shown, expect=expect)
 
 
 def load_yaml_stream(
@@ -508,6 +606,207 @@ def load_yaml_stream(
         source = buffer
     data = _read_limited(source, path)
     return load_yaml_text(data, path, expect=expect)
+
+
+# --------------------------------------------------------------------------
+# Public API: strict JSON with positions
+
+_JSON_WS = re.compile(r"[ \t\n\r]*")
+_JSON_NUMBER = re.compile(r"(-?(?:0|[1-9][0-9]*))(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+_JSON_CONSTANTS = (("NaN", "NaN"), ("Infinity", "Infinity"), ("-Infinity", "-Infinity"))
+_scanstring: Any = json.decoder.scanstring  # type: ignore[attr-defined]
+
+
+class _JsonSyntax(Exception):
+    """A syntax error at an index; the message is json's (see :func:`_json_syntax`)."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(index)
+        self.index = index
+
+
+class _JsonParser:
+    """JSON as :mod:`json` reads it (strict strings), into YamlMap/YamlList
+    with positions; semantic problems are DataErrors at the spot."""
+
+    def __init__(self, text: str, source: _JsonSource) -> None:
+        self.text = text
+        self.source = source
+        self.match_ws = _JSON_WS.match
+        self.match_number = _JSON_NUMBER.match
+
+    def error(self, message: str, index: int, code: str | None = None) -> DataError:
+        return DataError(message, self.source.locate(index), code=code)
+
+    def string(self, index: int) -> tuple[str, int]:
+        """The string whose opening quote is at ``index - 1``."""
+        value, end = _scanstring(self.text, index, True)
+        if _SURROGATE_RE.search(value):
+            raise self.error("invalid character escape (lone surrogate)", index - 1)
+        return value, end
+
+    def value(self, index: int, depth: int) -> tuple[Any, int]:
+        text = self.text
+        try:
+            char = text[index]
+        except IndexError:
+            raise _JsonSyntax(index) from None
+        if char == '"':
+            return self.string(index + 1)
+        if char == "{":
+            return self.mapping(index, depth + 1)
+        if char == "[":
+            return self.sequence(index, depth + 1)
+        if char == "n" and text.startswith("null", index):
+            return None, index + 4
+        if char == "t" and text.startswith("true", index):
+            return True, index + 4
+        if char == "f" and text.startswith("false", index):
+            return False, index + 5
+        for word, name in _JSON_CONSTANTS:
+            if text.startswith(word, index):
+                raise self.error(f"invalid JSON: {name} is not allowed", index, "json-constant")
+        match = self.match_number(text, index)
+        if match is None:
+            raise _JsonSyntax(index)
+        integer, fraction, exponent = match.groups()
+        try:
+            if fraction or exponent:
+                number: Any = float(integer + (fraction or "") + (exponent or ""))
+                if math.isinf(number):
+                    raise self.error("number is out of range", index)
+            else:
+                number = int(integer)
+        except ValueError:  # more digits than int() accepts
+            raise self.error("number is too long", index) from None
+        return number, match.end()
+
+    def mapping(self, start: int, depth: int) -> tuple[YamlMap, int]:
+        if depth > MAX_DEPTH:
+            raise self.error(f"nesting is deeper than {MAX_DEPTH} levels", start, "too-deep")
+        text, ws = self.text, self.match_ws
+        result = YamlMap()
+        result._source = self.source
+        result._mark = start
+        keys, values = result._key_marks, result._value_marks
+        index = ws(text, start + 1).end()
+        if text[index : index + 1] == "}":
+            return result, index + 1
+        while True:
+            if text[index : index + 1] != '"':
+                raise _JsonSyntax(index)
+            key_at = index
+            key, index = self.string(index + 1)
+            index = ws(text, index).end()
+            if text[index : index + 1] != ":":
+                raise _JsonSyntax(index)
+            index = ws(text, index + 1).end()
+            value_at = index
+            value, index = self.value(index, depth)
+            if key in keys:
+                raise self.error(f"duplicate key {key!r}", key_at, "duplicate-key")
+            keys[key] = key_at
+            values[key] = value_at
+            result[key] = value
+            index = ws(text, index).end()
+            char = text[index : index + 1]
+            if char == "}":
+                return result, index + 1
+            if char != ",":
+                raise _JsonSyntax(index)
+            index = ws(text, index + 1).end()
+
+    def sequence(self, start: int, depth: int) -> tuple[YamlList, int]:
+        if depth > MAX_DEPTH:
+            raise self.error(f"nesting is deeper than {MAX_DEPTH} levels", start, "too-deep")
+        text, ws = self.text, self.match_ws
+        result = YamlList()
+        result._source = self.source
+        result._mark = start
+        marks = result._item_marks
+        index = ws(text, start + 1).end()
+        if text[index : index + 1] == "]":
+            return result, index + 1
+        while True:
+            marks.append(index)
+            value, index = self.value(index, depth)
+            result.append(value)
+            index = ws(text, index).end()
+            char = text[index : index + 1]
+            if char == "]":
+                return result, index + 1
+            if char != ",":
+                raise _JsonSyntax(index)
+            index = ws(text, index + 1).end()
+
+    def document(self) -> tuple[Any, int]:
+        text = self.text
+        start = self.match_ws(text, 0).end()
+        value, end = self.value(start, 0)
+        end = self.match_ws(text, end).end()
+        if end != len(text):
+            raise _JsonSyntax(end)
+        return value, start
+
+
+def _json_syntax(text: str, source: _JsonSource, index: int) -> DataError:
+    """json's own words (and position) for a syntax error found at ``index``."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as error:
+        line, column = error.lineno + source.first_line - 1, error.colno
+        return DataError(f"invalid JSON: {error.msg}", Location(source.path, line, column), code="json-syntax")
+    except (ValueError, RecursionError):
+        pass
+    return DataError("invalid JSON", source.locate(index), code="json-syntax")
+
+
+def _load_json(string: str, path: str, expect: type | tuple[type, ...] | None, first_line: int) -> Any:
+    string = string.removeprefix("\ufeff")
+    source = _JsonSource(path, string, first_line)
+    if not string.strip():
+        raise DataError("file is empty", Location(path, first_line, 1), code="empty")
+    try:
+        value, start = _JsonParser(string, source).document()
+    except _JsonSyntax as error:
+        raise _json_syntax(string, source, error.index) from None
+    except json.JSONDecodeError as error:  # from scanstring: an unterminated string, a bad escape, ...
+        raise DataError(f"invalid JSON: {error.msg}", source.locate(error.pos), code="json-syntax") from None
+    except RecursionError:  # pragma: no cover - MAX_DEPTH stops it long before
+        raise DataError(f"nesting is deeper than {MAX_DEPTH} levels", Location(path, first_line, 1)) from None
+    _check_expect(value, source.locate(start), expect, json_words=True)
+    return value
+
+
+def load_json_text(
+    text: str | bytes,
+    path: str = "<string>",
+    *,
+    expect: type | tuple[type, ...] | None = dict,
+    first_line: int = 1,
+) -> Any:
+    """Load one strict JSON document from ``text`` (``str`` or UTF-8 ``bytes``).
+
+    Objects and arrays come back as :class:`YamlMap` / :class:`YamlList` with
+    the position of every key, value and item. ``first_line`` is the line
+    number of the text's first line (for one line of a JSON Lines file).
+    Raises :class:`DataError`, located ``path:line:col``.
+    """
+    return _load_json(_checked_text(text, path), path, expect, first_line)
+
+
+def load_json_file(
+    path: str | os.PathLike[str],
+    *,
+    expect: type | tuple[type, ...] | None = dict,
+    display_path: str | None = None,
+    limit: int = MAX_BYTES,
+) -> Any:
+    """Load one strict JSON document from the (regular) file at ``path``, of
+    at most ``limit`` bytes."""
+    shown = display_path if display_path is not None else os.fsdecode(path)
+    data = read_capped(path, limit, display_path=shown)
+    return _load_json(_decode(data, shown), shown, expect, 1)
 
 
 # --------------------------------------------------------------------------

@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from . import DISCLAIMER, __version__
 from .errors import DataError, Location
+from .files import data_dir, default_transcript_path, write_atomic
+from .loading import YamlList, YamlMap, load_json_file
 
 __all__ = [
     "FORMAT",
@@ -36,14 +35,13 @@ __all__ = [
     "load_transcript",
     "now",
     "save_transcript",
+    "transcript_from_data",
     "transcript_json",
 ]
 
 FORMAT = "imt-tutor-transcript"
 FORMAT_VERSION = 1
 MAX_BYTES = 8 * 1024 * 1024
-MAX_DEPTH = 64  # a transcript is a few levels deep; some Pythons' json parses any depth
-APP = "imt-tutor"
 
 
 def now() -> str:
@@ -53,35 +51,8 @@ def now() -> str:
 
 # --------------------------------------------------------------------- where
 
-
-def data_dir(env: Mapping[str, str] | None = None, platform: str | None = None, home: Path | None = None) -> Path:
-    """The user's data folder for imt-tutor (like platformdirs' user_data_dir).
-
-    Linux and other Unix: ``$XDG_DATA_HOME/imt-tutor`` (an absolute
-    ``XDG_DATA_HOME`` only), default ``~/.local/share/imt-tutor``; macOS:
-    ``~/Library/Application Support/imt-tutor``; Windows:
-    ``%LOCALAPPDATA%\\imt-tutor`` (else ``%APPDATA%``, else ``~\\AppData\\Local``).
-    """
-    env = os.environ if env is None else env
-    platform = sys.platform if platform is None else platform
-    home = Path.home() if home is None else home
-    if platform.startswith("win"):
-        for name in ("LOCALAPPDATA", "APPDATA"):
-            value = env.get(name, "")
-            if value:
-                return Path(value) / APP
-        return home / "AppData" / "Local" / APP
-    if platform == "darwin":
-        return home / "Library" / "Application Support" / APP
-    xdg = env.get("XDG_DATA_HOME", "")
-    if xdg and os.path.isabs(xdg):
-        return Path(xdg) / APP
-    return home / ".local" / "share" / APP
-
-
-def default_transcript_path(case_id: str, env: Mapping[str, str] | None = None) -> Path:
-    """``<data folder>/transcripts/<case-id>.json``."""
-    return data_dir(env) / "transcripts" / f"{case_id}.json"
+# data_dir and default_transcript_path live in imt_tutor.files; they are
+# imported above so that transcript.data_dir keeps working.
 
 
 # --------------------------------------------------------------------- what
@@ -96,6 +67,7 @@ class AnswerRecord:
     picks: tuple[str, ...]
     points: float
     answered_at: str
+    help: Mapping[str, Any] | None = field(default=None, compare=False)  # hints, why, why-not, how used
 
 
 @dataclass(frozen=True)
@@ -144,6 +116,7 @@ def transcript_json(t: Transcript) -> dict[str, Any]:
                 "picks": list(a.picks),
                 "points": a.points,
                 "answered_at": a.answered_at,
+                **({"help": dict(a.help)} if a.help else {}),
             }
             for a in t.answers
         ],
@@ -156,104 +129,72 @@ def transcript_json(t: Transcript) -> dict[str, Any]:
 
 
 def save_transcript(path: str | os.PathLike[str], transcript: Transcript) -> None:
-    """Write ``transcript`` to ``path`` atomically (temp file, fsync, rename).
+    """Write ``transcript`` to ``path`` atomically (temp file, fsync, rename;
+    see :func:`imt_tutor.files.write_atomic`).
 
     Raises :class:`DataError` (``path: cannot save transcript: ...``) on failure;
     the old file, if any, is then left as it was.
     """
-    target = Path(path)
     text = json.dumps(transcript_json(transcript), indent=2, ensure_ascii=False) + "\n"
-    tmp: str | None = None
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-        tmp = None
-        _sync_dir(target.parent)
-    except OSError as error:
-        raise DataError(f"cannot save transcript: {error.strerror or error}", Location(str(target))) from None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-
-
-def _sync_dir(directory: Path) -> None:
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    write_atomic(path, text, make_parents=True, what="cannot save transcript")
 
 
 # --------------------------------------------------------------------- loading
 
 
 class _Bad(Exception):
-    def __init__(self, message: str, line: int = 0, column: int = 0) -> None:
+    """A problem of a transcript, at ``node`` (its value ``key``, or its item ``index``)."""
+
+    def __init__(self, message: str, node: Any = None, key: str | int | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.line = line
-        self.column = column
+        self.node = node
+        self.key = key
 
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _Bad(f"duplicate key {key!r}")
-        out[key] = value
-    return out
-
-
-def _no_constant(name: str) -> Any:
-    raise _Bad(f"invalid JSON: {name} is not allowed")
+    def location(self, path: str) -> Location:
+        node, key = self.node, self.key
+        if isinstance(node, YamlMap):
+            return node.value_location(key) if isinstance(key, str) and key in node else node.location
+        if isinstance(node, YamlList):
+            return node.item_location(key) if isinstance(key, int) else node.location
+        return Location(path, 1, 1)
 
 
 def _text(data: Mapping[str, Any], key: str, where: str, *, optional: bool = False) -> str | None:
     if key not in data:
         if optional:
             return None
-        raise _Bad(f"{where} needs '{key}'")
+        raise _Bad(f"{where} needs '{key}'", data)
     value = data[key]
     if value is None and optional:
         return None
     if not isinstance(value, str) or (not value and not optional):
-        raise _Bad(f"'{key}' of {where} must be text")
+        raise _Bad(f"'{key}' of {where} must be text", data, key)
     return value
 
 
-def _ids(value: Any, what: str) -> tuple[str, ...]:
+def _ids(value: Any, what: str, parent: Any, key: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _Bad(f"{what} must be a list of IDs")
+        raise _Bad(f"{what} must be a list of IDs", parent, key)
     return tuple(value)
 
 
 def _parse(data: Any) -> Transcript:
     if not isinstance(data, dict):
-        raise _Bad("not a transcript: expected a JSON object at the top level")
+        raise _Bad("not a transcript: expected a JSON object at the top level", data)
     if data.get("format") != FORMAT:
-        raise _Bad(f"not a transcript: 'format' must be {FORMAT!r}")
+        raise _Bad(f"not a transcript: 'format' must be {FORMAT!r}", data, "format")
     version = data.get("format_version")
     if isinstance(version, bool) or not isinstance(version, int):
-        raise _Bad("'format_version' must be an integer")
+        raise _Bad("'format_version' must be an integer", data, "format_version")
     if version > FORMAT_VERSION:
-        raise _Bad(f"transcript format {version} is newer than this imt-tutor reads ({FORMAT_VERSION})")
+        raise _Bad(
+            f"transcript format {version} is newer than this imt-tutor reads ({FORMAT_VERSION})",
+            data,
+            "format_version",
+        )
     if version < 1:
-        raise _Bad(f"unknown transcript format version {version}")
+        raise _Bad(f"unknown transcript format version {version}", data, "format_version")
     case = _text(data, "case", "the transcript")
     case_file = _text(data, "case_file", "the transcript") or ""
     student = _text(data, "student", "the transcript", optional=True)
@@ -263,88 +204,82 @@ def _parse(data: Any) -> Transcript:
 
     raw_questions = data.get("questions")
     if not isinstance(raw_questions, list):
-        raise _Bad("'questions' must be a list")
+        raise _Bad("'questions' must be a list", data, "questions")
     questions: list[tuple[str, tuple[str, ...]]] = []
     for i, item in enumerate(raw_questions):
         where = f"questions[{i}]"
         if not isinstance(item, dict):
-            raise _Bad(f"{where} must be an object with 'id' and 'options'")
+            raise _Bad(f"{where} must be an object with 'id' and 'options'", raw_questions, i)
         qid = _text(item, "id", where) or ""
         if any(q == qid for q, _ in questions):
-            raise _Bad(f"{where}: question '{qid}' is listed twice")
-        questions.append((qid, _ids(item.get("options"), f"'options' of {where}")))
+            raise _Bad(f"{where}: question '{qid}' is listed twice", item, "id")
+        questions.append((qid, _ids(item.get("options"), f"'options' of {where}", item, "options")))
     options = dict(questions)
 
     raw_answers = data.get("answers")
     if not isinstance(raw_answers, list):
-        raise _Bad("'answers' must be a list")
+        raise _Bad("'answers' must be a list", data, "answers")
     answers: list[AnswerRecord] = []
     seen: set[str] = set()
     for i, item in enumerate(raw_answers):
         where = f"answers[{i}]"
         if not isinstance(item, dict):
-            raise _Bad(f"{where} must be an object")
+            raise _Bad(f"{where} must be an object", raw_answers, i)
         qid = _text(item, "question", where) or ""
         if qid not in options:
-            raise _Bad(f"{where}: unknown question '{qid}'")
+            raise _Bad(f"{where}: unknown question '{qid}'", item, "question")
         if qid in seen:
-            raise _Bad(f"{where}: question '{qid}' is answered twice")
+            raise _Bad(f"{where}: question '{qid}' is answered twice", item, "question")
         seen.add(qid)
-        picks = _ids(item.get("picks"), f"'picks' of {where}")
+        picks = _ids(item.get("picks"), f"'picks' of {where}", item, "picks")
         for pick in picks:
             if pick not in options[qid]:
-                raise _Bad(f"{where}: '{pick}' is not an option of question '{qid}'")
+                raise _Bad(f"{where}: '{pick}' is not an option of question '{qid}'", item, "picks")
         points = item.get("points")
         if isinstance(points, bool) or not isinstance(points, (int, float)) or not 0 <= points <= 1:
-            raise _Bad(f"'points' of {where} must be a number from 0 to 1")
+            raise _Bad(f"'points' of {where} must be a number from 0 to 1", item, "points")
         _text(item, "feedback", where, optional=True)  # written by version 0.1.0 transcripts; not kept
         answered_at = _text(item, "answered_at", where, optional=True) or updated
-        answers.append(AnswerRecord(qid, picks, float(points), answered_at))
+        used = item.get("help")
+        if used is not None and (
+            not isinstance(used, dict)
+            or not isinstance(used.get("hints", 0), int)
+            or isinstance(used.get("hints"), bool)
+        ):
+            raise _Bad(f"'help' of {where} must be an object with a whole number of hints")
+        answers.append(AnswerRecord(qid, picks, float(points), answered_at, used))
     return Transcript(case or "", case_file, tuple(questions), tuple(answers), student, started, updated, written_by)
 
 
-def _depth(value: Any) -> int:
-    """Nesting depth of parsed JSON, without recursion."""
-    deepest = 0
-    stack = [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, (list, dict)):
-            deepest = max(deepest, level)
-            if level > MAX_DEPTH:
-                break
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, level + 1) for child in children)
-    return deepest
+def transcript_from_data(data: Any, path: str) -> Transcript:
+    """Check loaded JSON (from :func:`imt_tutor.loading.load_json_file`) as a
+    transcript; every problem is a :class:`DataError` located in ``path``."""
+    try:
+        return _parse(data)
+    except _Bad as error:
+        raise DataError(error.message, error.location(path)) from None
+
+
+# How the strict JSON reader's problems with the whole file read for a transcript.
+_REWORDED = {
+    "empty": "transcript is empty",
+    "too-large": "transcript is too large",
+    "too-deep": "transcript is nested too deeply",
+}
 
 
 def load_transcript(path: str | os.PathLike[str]) -> Transcript:
-    """Read and check a transcript; every problem is a one-line :class:`DataError`."""
+    """Read and check a transcript (through the one strict JSON reader, at most
+    :data:`MAX_BYTES`); every problem is a one-line :class:`DataError`."""
     shown = os.fsdecode(path)
     try:
-        with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size > MAX_BYTES:
-                raise DataError(f"transcript is too large ({size} bytes)", Location(shown))
-            data = handle.read(MAX_BYTES + 1)
-    except OSError as error:
-        raise DataError(f"cannot read transcript: {error.strerror or error}", Location(shown)) from None
-    if len(data) > MAX_BYTES:
-        raise DataError("transcript is too large", Location(shown))
-    if not data.strip():
-        raise DataError("transcript is empty", Location(shown))
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise DataError(f"transcript is not valid UTF-8 (byte 0x{data[error.start]:02x})", Location(shown)) from None
-    try:
-        parsed = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
-        if _depth(parsed) > MAX_DEPTH:
-            raise RecursionError
-        return _parse(parsed)
-    except json.JSONDecodeError as error:
-        raise DataError(f"invalid JSON: {error.msg}", Location(shown, error.lineno, error.colno)) from None
-    except _Bad as error:
-        raise DataError(error.message, Location(shown, error.line, error.column)) from None
-    except RecursionError:
-        raise DataError("transcript is nested too deeply", Location(shown)) from None
+        data = load_json_file(path, expect=None, display_path=shown, limit=MAX_BYTES)
+    except DataError as error:
+        if error.code == "unreadable" or error.code == "not-a-file":
+            message = error.message.replace("cannot read file", "cannot read transcript", 1)
+        elif error.code == "not-utf8":
+            message = "transcript is " + error.message.removeprefix("file is ")
+        else:
+            message = _REWORDED.get(error.code or "", error.message)
+        raise DataError(message, error.location, code=error.code) from None
+    return transcript_from_data(data, shown)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import math
 import re
 import sys
@@ -24,6 +25,8 @@ from imt_tutor.loading import (
     YamlList,
     YamlMap,
     dump_yaml,
+    load_json_file,
+    load_json_text,
     load_yaml_file,
     load_yaml_stream,
     load_yaml_text,
@@ -850,3 +853,72 @@ def test_no_unsafe_yaml_loading_in_package() -> None:
         if FORBIDDEN.search(line)
     ]
     assert found == []
+
+
+# --------------------------------------------------------------------------
+# Strict JSON with positions (the loader fixture does not apply: one parser)
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(alphabet=st.characters(exclude_categories=["Cs"])),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=JSON_VALUES, indent=st.sampled_from([None, 1, 2]))
+def test_json_loads_what_json_loads(value: Any, indent: int | None) -> None:
+    text = json.dumps(value, indent=indent)
+    assert load_json_text(text, expect=None) == json.loads(text)
+
+
+def test_json_positions_are_one_based() -> None:
+    text = '{\n  "a": [1, {"b": true}],\n  "c": "x"\n}'
+    data = load_json_text(text, "t.json")
+    assert isinstance(data, YamlMap) and isinstance(data["a"], YamlList)
+    assert data.location == Location("t.json", 1, 1)
+    assert data.key_location("a") == Location("t.json", 2, 3)
+    assert data.value_location("a") == Location("t.json", 2, 8)
+    assert data["a"].item_location(1) == Location("t.json", 2, 12)
+    assert data["a"][1].key_location("b") == Location("t.json", 2, 13)
+    assert data.value_location("c") == Location("t.json", 3, 8)
+    later = load_json_text('{"a": 1}', "t.jsonl", first_line=7)
+    assert later.value_location("a") == Location("t.jsonl", 7, 7)
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "message"),
+    [
+        ('{"a": 1, "a": 2}', (1, 10), "duplicate key 'a'"),
+        ('{"a": NaN}', (1, 7), "invalid JSON: NaN is not allowed"),
+        ('{"a": -Infinity}', (1, 7), "invalid JSON: -Infinity is not allowed"),
+        ('{"a": 1e999}', (1, 7), "number is out of range"),
+        ('{"a": "\\ud800"}', (1, 7), "invalid character escape (lone surrogate)"),
+        ('{"a": 1,}', (1, 9), "invalid JSON: Expecting property name enclosed in double quotes"),
+        ('{"a" 1}', (1, 6), "invalid JSON: Expecting ':' delimiter"),
+        ('{"a": 1}\n{"b": 2}', (2, 1), "invalid JSON: Extra data"),
+        ('{"a": "x\ny"}', (1, 9), "invalid JSON: Invalid control character at"),
+        ("  \n ", (1, 1), "file is empty"),
+        ("[1]", (1, 1), "expected an object at the top level, found a list"),
+        ("[" * 65 + "]" * 65, (1, 65), f"nesting is deeper than {MAX_DEPTH} levels"),
+    ],
+)
+def test_json_rejections_are_located(text: str, where: tuple[int, int], message: str) -> None:
+    with pytest.raises(DataError) as info:
+        load_json_text(text, "t.json", expect=dict if text != "[" * 65 + "]" * 65 else None)
+    assert info.value.location == Location("t.json", *where)
+    assert info.value.message.startswith(message)
+
+
+def test_json_file_with_a_bom_and_bad_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "a.json"
+    path.write_bytes(b'\xef\xbb\xbf{"a": 1}')
+    assert load_json_file(path) == {"a": 1}
+    path.write_bytes(b'{"a":\n "\xff"}')
+    with pytest.raises(DataError) as info:
+        load_json_file(path)
+    assert info.value.location == Location(str(path), 2, 3)

@@ -1,0 +1,1313 @@
+"""Batch grading: folders of students' answer files -> graded submissions or
+located problems, with item analysis. No rendering, no printing.
+
+:class:`Batch` works in two passes over an on-disk store (SQLite in a
+temporary folder), so that memory does not grow with the number of files:
+
+1. :meth:`Batch.collect` walks the paths (sorted, deterministic; hidden
+   files skipped), reads and checks every answer file -- in ``jobs`` worker
+   processes when there are many files, with results taken back in file
+   order -- and stores each valid submission. Each bad file or line becomes
+   :class:`Reported` problems (``path:line:col: message``) and costs nothing
+   else. Then two submissions of one student for one case are settled: the
+   later ``submitted_at`` is graded and the other reported; without
+   timestamps (or with equal ones) all are reported and none graded.
+2. :meth:`Batch.graded` yields every remaining submission graded from its
+   case's :class:`~imt_tutor.feedback.CaseKey` -- built once per case, never
+   an engine call per student -- ordered by student, then case. Each carries
+   the case's *stamp*: a hash of the rule files, the case file, the tool's
+   version and the engine.
+
+:class:`ItemAnalysis` (fed by :meth:`Batch.graded`) gives per question the
+difficulty (mean credit), the discrimination (corrected item-total
+correlation and the upper-lower 27 % index), the most common wrong picks and
+misses with the rule behind each; per case mean, median, histogram and
+Cronbach's alpha; and the rules most often contradicted by students' picks.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import multiprocessing
+import os
+import shutil
+import sqlite3
+import stat
+import tempfile
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .answers import (
+    SUFFIXES,
+    CaseIndex,
+    Submission,
+    check_submission,
+    is_transcript,
+    iter_json_lines,
+    load_answer_data,
+    printable,
+    sortable_time,
+    student_problem,
+)
+from .errors import DataError, DataErrors, Location, did_you_mean
+from .explain import CONTRADICTED
+from .feedback import CaseKey, GradedAnswer, GradedCase, QuestionKey, build_key, grade
+from .files import read_capped
+from .loading import YamlList, YamlMap
+from .models import Case, RuleBase
+from .scoring import CaseScore
+from .transcript import transcript_from_data
+
+__all__ = [
+    "CANVAS_FORBIDDEN",
+    "CANVAS_MATCH_COLUMNS",
+    "CANVAS_STUDENT_COLUMNS",
+    "MIN_STUDENTS",
+    "MOODLE_MATCH_COLUMNS",
+    "PARALLEL_MIN_FILES",
+    "Analysis",
+    "Batch",
+    "CaseStats",
+    "GradedSubmission",
+    "Hooks",
+    "ItemAnalysis",
+    "PickCount",
+    "QuestionStats",
+    "Reported",
+    "Result",
+    "Roster",
+    "RosterRow",
+    "RuleStats",
+    "StudentTotal",
+    "feedback_filename",
+    "load_roster",
+    "number_text",
+    "per_student",
+    "read_submissions",
+    "stamp",
+]
+
+#: Fewer students than this give no discrimination index and no Cronbach's alpha.
+MIN_STUDENTS = 5
+#: Worker processes are used only for at least this many files (like black's concurrency).
+PARALLEL_MIN_FILES = 200
+CHUNK = 64
+ROSTER_MAX_BYTES = 16 * 1024 * 1024
+# Bounds of the caches of graded answers and of totals (per generation, see _Memo): a class repeats
+# answers (a few thousand distinct ones), far less often whole sets of points; memory must stay bounded.
+_GRADE_CACHE_LIMIT = 4_096
+_TOTALS_CACHE_LIMIT = 512
+
+# Canvas's gradebook importer (app/models/gradebook_importer.rb): the student columns it knows,
+# in order; the ones it matches students on; and what it silently drops from a header.
+CANVAS_STUDENT_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Integration ID", "Root Account", "Section")
+CANVAS_MATCH_COLUMNS = ("SIS Login ID", "SIS User ID")
+CANVAS_FORBIDDEN = (
+    "Current Score",
+    "Current Points",
+    "Current Grade",
+    "Final Score",
+    "Final Points",
+    "Final Grade",
+    "Override Score",
+    "Override Grade",
+    "Override Status",
+)
+# Moodle's identifiers (a grades export or a participants list), by how a header may spell them.
+MOODLE_MATCH_COLUMNS = {
+    "id number": "ID number",
+    "idnumber": "ID number",
+    "username": "Username",
+    "email address": "Email address",
+    "email": "Email address",
+}
+
+
+# --------------------------------------------------------------------- problems
+
+
+@dataclass(frozen=True, order=True)
+class Reported:
+    """One problem, located (``line``/``column`` 1-based, 1:1 for the whole file)."""
+
+    path: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+
+    @classmethod
+    def from_source(cls, source: str, message: str) -> Reported:
+        """At a submission's ``source`` (``path:line:col``, as results carry it)."""
+        path, line, column = _split_source(source)
+        return cls(path, line, column, message)
+
+    @classmethod
+    def at(cls, location: Location | None, message: str, fallback: str = "<unknown>") -> Reported:
+        if location is None:
+            return cls(fallback, 1, 1, message)
+        return cls(location.path, max(location.line, 1), max(location.column, 1), message)
+
+
+def _reported(error: DataError, fallback: str) -> list[Reported]:
+    errors = error.errors if isinstance(error, DataErrors) else [error]
+    return [Reported.at(e.location, e.message, fallback) for e in errors]
+
+
+# --------------------------------------------------------------------- numbers
+
+
+_NUMBERS: dict[float | Decimal, str] = {}
+
+
+def number_text(value: float | Decimal) -> str:
+    """A number as gradebooks read it: ``.`` for decimals, at most 2 of them
+    (halves up), no thousands separator, no exponent (``12``, ``9.5``, ``0.33``)."""
+    found = _NUMBERS.get(value)
+    if found is None:
+        exact = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        found = f"{exact:f}"
+        if "." in found:
+            found = found.rstrip("0").rstrip(".")
+        if found in ("-0", ""):
+            found = "0"
+        if len(_NUMBERS) < 10_000:  # points repeat: a few hundred distinct values
+            _NUMBERS[value] = found
+    return found
+
+
+def _cents(points: float) -> int:
+    return int(Decimal(str(points)).scaleb(2).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+# --------------------------------------------------------------------- the stamp
+
+
+def stamp(rule_files: Iterable[tuple[str, bytes]], case_file: bytes, version: str, engine: str) -> str:
+    """``sha256:`` and 16 hex digits over the rule files (name and bytes, sorted
+    by name), the case file, the tool's version and the engine: a grade with
+    the same stamp is reproducible; a changed key shows as a changed stamp."""
+    digest = hashlib.sha256(b"imt-tutor grade stamp 1\0")
+    for name, data in sorted(rule_files):
+        digest.update(b"rule\0" + name.encode("utf-8") + b"\0" + str(len(data)).encode() + b"\0" + data)
+    digest.update(b"case\0" + str(len(case_file)).encode() + b"\0" + case_file)
+    digest.update(b"version\0" + version.encode("utf-8") + b"\0engine\0" + engine.encode("utf-8"))
+    return "sha256:" + digest.hexdigest()[:16]
+
+
+def _rule_files(folder: Path) -> list[tuple[str, bytes]]:
+    return [(p.name, read_capped(p, 16 * 1024 * 1024)) for p in sorted(folder.glob("*.yaml"))]
+
+
+# --------------------------------------------------------------------- what a graded submission is
+
+
+@dataclass(frozen=True)
+class GradedSubmission:
+    """One graded submission: who, which case, the graded answers (one per
+    question of the case, in case order, unanswered ones 0), the total and
+    the case's stamp."""
+
+    student: str
+    case: str
+    submitted_at: str | None
+    source: str
+    key: CaseKey
+    graded: GradedCase
+    points: float
+    max_points: float
+    percent: float
+    stamp: str
+
+    def answer(self, qid: str) -> GradedAnswer | None:
+        for answer in self.graded.answers:
+            if answer.qid == qid:
+                return answer
+        return None
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """Functions of a :class:`GradedSubmission` run where it is graded (in a
+    worker process when there are several), each giving text stored with it:
+    ``row`` for the output file, ``feedback`` for the student's feedback file,
+    ``note`` for a one-paragraph summary. Give module-level functions (or
+    ``functools.partial`` of them) so that they reach any worker."""
+
+    row: Callable[[GradedSubmission], str] | None = None
+    feedback: Callable[[GradedSubmission], str] | None = None
+    note: Callable[[GradedSubmission], str] | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    """A graded submission as stored: the totals, the texts of the
+    :class:`Hooks` and the item data (for :class:`ItemAnalysis`)."""
+
+    student: str
+    case: str
+    submitted_at: str | None
+    source: str
+    points: float
+    max_points: float
+    percent: float
+    stamp: str
+    row: str | None
+    feedback: str | None
+    note: str | None
+    items: str | None
+
+
+class _Memo:
+    """A bounded cache: two generations of at most ``limit`` entries each; a hit
+    in the older one moves to the newer, a full newer one replaces the older.
+    (Nearly an LRU cache, at the cost of two dict lookups.)"""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.new: dict[Any, Any] = {}
+        self.old: dict[Any, Any] = {}
+
+    def __len__(self) -> int:
+        return len(self.new) + len(self.old)
+
+    def get(self, key: Any) -> Any:
+        found = self.new.get(key)
+        if found is None:
+            found = self.old.get(key)
+            if found is not None:
+                self.put(key, found)
+        return found
+
+    def put(self, key: Any, value: Any) -> None:
+        if len(self.new) >= self.limit:
+            self.old = self.new
+            self.new = {}
+        self.new[key] = value
+
+
+class _Grader:
+    """What grading needs where it runs: the cases, their keys (built once,
+    in the parent) and a cache of graded (question, picks) pairs."""
+
+    def __init__(
+        self,
+        index: CaseIndex,
+        keys: dict[str, tuple[CaseKey, str, float]],
+        hooks: Hooks,
+        analyse: bool,
+        build: Callable[[str], tuple[CaseKey, str, float]] | None = None,
+    ) -> None:
+        self.index = index
+        self.keys = keys
+        self.build = build
+        self.hooks = hooks
+        self.analyse = analyse
+        self._cache = _Memo(_GRADE_CACHE_LIMIT)  # (case, question, picks, hints) -> GradedAnswer
+        self._totals = _Memo(_TOTALS_CACHE_LIMIT)  # (stamp, points of each question) -> CaseScore
+
+    def __getstate__(self) -> dict[str, Any]:
+        # What a spawned worker receives: the keys, not the batch that builds them.
+        state = dict(self.__dict__)
+        state["build"] = None
+        return state
+
+    def _grade(
+        self, question: QuestionKey, case_id: str, picks: tuple[str, ...] | None, penalty: float, hints: int = 0
+    ) -> GradedAnswer:
+        memo = (case_id, question.qid, picks, hints)
+        found: GradedAnswer | None = self._cache.get(memo)
+        if found is None:
+            found = grade(question, picks, hints=hints, hint_penalty=penalty)
+            self._cache.put(memo, found)
+        return found
+
+    def grade_all(
+        self, key: CaseKey, answers: dict[str, tuple[str, ...]], hints: dict[str, int] | None = None
+    ) -> GradedCase:
+        """:func:`imt_tutor.feedback.grade_case` (every question, unanswered
+        ones 0, hints charged as the case says), each distinct (question,
+        picks, hints) graded once."""
+        penalty = key.hint_penalty
+        used = hints or {}
+        return GradedCase(
+            key.case_id,
+            tuple(self._grade(q, key.case_id, answers.get(q.qid), penalty, used.get(q.qid, 0)) for q in key.questions),
+        )
+
+    def total(self, case_stamp: str, graded: GradedCase) -> CaseScore:
+        """``graded.total``, once per (key, points of each question)."""
+        memo = (case_stamp, tuple(a.score.points for a in graded.answers))
+        found: CaseScore | None = self._totals.get(memo)
+        if found is None:
+            found = graded.total
+            self._totals.put(memo, found)
+        return found
+
+    def graded(self, sub: Submission) -> GradedSubmission:
+        entry = self.keys.get(sub.case)
+        if entry is None:
+            assert self.build is not None, "keys are built before worker processes start"
+            entry = self.build(sub.case)
+        key, case_stamp, _ = entry
+        graded = self.grade_all(key, dict(sub.answers), dict(sub.hints))
+        total = self.total(case_stamp, graded)
+        source = printable(str(sub.location))
+        return GradedSubmission(
+            sub.student,
+            sub.case,
+            sub.submitted_at,
+            source,
+            key,
+            graded,
+            total.points,
+            total.max_points,
+            total.percent,
+            case_stamp,
+        )
+
+    def row(self, sub: Submission) -> _Row:
+        item = self.graded(sub)
+        hooks = self.hooks
+        items = json.dumps(_item_data(item.graded), separators=(",", ":")) if self.analyse else None
+        return (
+            item.student,
+            item.case,
+            sub.when,
+            item.submitted_at,
+            item.source,
+            item.points,
+            item.max_points,
+            item.percent,
+            item.stamp,
+            hooks.row(item) if hooks.row else None,
+            hooks.feedback(item) if hooks.feedback else None,
+            hooks.note(item) if hooks.note else None,
+            items,
+        )
+
+
+def _item_data(graded: GradedCase) -> list[list[Any]]:
+    """Per question: credit in cents, answered (1/0), wrong picks (and less
+    specific ones), missed options."""
+    return [
+        [
+            _cents(a.score.points),
+            0 if a.picks is None else 1,
+            [*a.score.wrong, *a.score.partial] if a.picks is not None else [],
+            list(a.score.missed) if a.picks is not None else [],
+        ]
+        for a in graded.answers
+    ]
+
+
+# One stored row: student, case, sortable time, submitted_at, source, points, max, percent, stamp,
+# row text, feedback text, note, item data.
+_Row = tuple[
+    str, str, str | None, str | None, str, float, float, float, str, str | None, str | None, str | None, str | None
+]
+
+
+# --------------------------------------------------------------------- reading one file
+
+
+def _transcript_submission(data: YamlMap, path: str, index: CaseIndex) -> Submission:
+    """A transcript of ``run`` as a submission: its student, case and picks,
+    checked against the case as it is now (its own points are not used)."""
+    transcript = transcript_from_data(data, path)
+    problems: list[DataError] = []
+    student = transcript.student
+    why = student_problem(student) if student is not None else "the transcript names no student"
+    if why is not None:
+        problems.append(DataError(why, data.value_location("student")))
+    case = transcript.case.strip().lower()
+    if case not in index:
+        problems.append(
+            DataError(f"unknown case '{printable(case)}'{did_you_mean(case, index.ids())}", data.value_location("case"))
+        )
+    answers: list[tuple[str, tuple[str, ...]]] = []
+    hints: list[tuple[str, int]] = []
+    raw = data.get("answers")
+    if case in index and isinstance(raw, YamlList):
+        questions = index.questions(case)
+        for i, record in enumerate(transcript.answers):
+            where = raw.item_location(i)
+            options = questions.get(record.question)
+            if options is None:
+                hint = did_you_mean(record.question, questions)
+                problems.append(DataError(f"unknown question '{record.question}' in case '{case}'{hint}", where))
+                continue
+            bad = [p for p in record.picks if p not in options]
+            if bad:
+                problems.append(DataError(f"'{bad[0]}' is not an option of question '{record.question}'", where))
+                continue
+            answers.append((record.question, record.picks))
+            used = (record.help or {}).get("hints", 0) if hasattr(record, "help") else 0
+            if isinstance(used, int) and not isinstance(used, bool) and used > 0:
+                hints.append((record.question, used))
+    if problems:
+        raise DataErrors(problems)
+    assert student is not None
+    when = sortable_time(transcript.updated_at)
+    return Submission(
+        student.strip(), case, tuple(answers), Location(path, 1, 1), transcript.updated_at, when, tuple(hints)
+    )
+
+
+def read_submissions(path: str, index: CaseIndex) -> tuple[list[Submission], list[Reported]]:
+    """Every submission of one file, checked against ``index``, and every problem."""
+    subs: list[Submission] = []
+    problems: list[Reported] = []
+    suffix = os.path.splitext(path)[1].lower()
+    try:
+        if suffix not in SUFFIXES:
+            raise DataError(f"not an answers file: expected a name ending in {', '.join(SUFFIXES)}", Location(path))
+        if suffix == ".jsonl":
+            for item in iter_json_lines(path):
+                if isinstance(item, DataError):
+                    problems += _reported(item, path)
+                    continue
+                try:
+                    subs.append(check_submission(item, item.location, cases=index))
+                except DataError as error:
+                    problems += _reported(error, path)
+        else:
+            data = load_answer_data(path)
+            if suffix == ".json" and is_transcript(data):
+                subs.append(_transcript_submission(data, path, index))
+            else:
+                subs.append(check_submission(data, Location(path, 1, 1), cases=index))
+    except DataError as error:
+        problems += _reported(error, path)
+    problems.sort(key=lambda p: (p.line, p.column))  # in the order of the file
+    return subs, problems
+
+
+_FileResult = tuple[int, list[_Row], list[Reported]]
+# What a worker process knows (inherited on fork, sent once on spawn).
+_WORKER: _Grader | None = None
+
+
+def _init_worker(grader: _Grader) -> None:
+    global _WORKER
+    _WORKER = grader
+
+
+def _process(grader: _Grader, number: int, path: str) -> _FileResult:
+    subs, problems = read_submissions(path, grader.index)
+    return number, [grader.row(sub) for sub in subs], problems
+
+
+def _process_chunk(paths: list[tuple[int, str]]) -> list[_FileResult]:
+    assert _WORKER is not None
+    return [_process(_WORKER, number, path) for number, path in paths]
+
+
+# --------------------------------------------------------------------- the batch
+
+
+def _sort_key(number: int, parts: Sequence[bytes]) -> bytes:
+    # Paths in argument order, then by their parts: a folder is walked depth-first, sorted.
+    return number.to_bytes(4, "big") + b"\0".join(parts)
+
+
+_RESULT_COLUMNS = (
+    "student, case_id, submitted_at, source, points, max_points, percent, stamp, row, feedback, note, items"
+)
+
+
+class Batch:
+    """One batch of answer files (see the module docstring). Use it as a
+    context manager: its store is removed when it ends.
+
+    ``engine_factory`` makes the engine that builds the keys: once per case,
+    when a submission first names it (or for every case before worker
+    processes start; the engine is closed before they do).
+    """
+
+    def __init__(
+        self,
+        base: RuleBase,
+        cases: Sequence[Case],
+        *,
+        rules_path: Path,
+        engine_factory: Callable[[], Any],
+        engine_label: Callable[[str], str] = lambda name: name,
+        jobs: int = 1,
+        hooks: Hooks | None = None,
+        analyse: bool = False,
+        exclude: Iterable[str | os.PathLike[str]] = (),
+    ) -> None:
+        self.base = base
+        self.index = CaseIndex(cases)
+        self.rules_path = Path(rules_path)
+        self.engine_factory = engine_factory
+        self.engine_label = engine_label
+        self.jobs = max(1, int(jobs))
+        self.hooks = hooks or Hooks()
+        self.analyse = analyse
+        self._exclude: set[tuple[int, int]] = set()
+        for item in exclude:
+            try:
+                st = os.stat(item)
+            except OSError:
+                continue
+            self._exclude.add((st.st_dev, st.st_ino))
+        self._folder = tempfile.mkdtemp(prefix="imt-tutor-grade-")
+        self.db = sqlite3.connect(os.path.join(self._folder, "batch.sqlite"), isolation_level=None)
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", "cache_size=-1024"):
+            self.db.execute(f"PRAGMA {pragma}")
+        self.db.executescript(
+            """
+            CREATE TABLE found (sortkey BLOB, path BLOB, dev INTEGER, ino INTEGER);
+            CREATE TABLE subs (id INTEGER PRIMARY KEY, file INTEGER, student TEXT, case_id TEXT, sortwhen TEXT,
+                               submitted_at TEXT, source TEXT, points REAL, max_points REAL, percent REAL,
+                               stamp TEXT, row TEXT, feedback TEXT, note TEXT, items TEXT,
+                               excluded INTEGER DEFAULT 0);
+            """
+        )
+        self.keys: dict[str, tuple[CaseKey, str, float]] = {}
+        self.grader = _Grader(self.index, self.keys, self.hooks, analyse, self.key)
+        self._engine: Any = None
+        self._label = ""
+        self._rules: list[tuple[str, bytes]] | None = None
+        self.files = 0
+        self.submissions = 0
+        self.skipped = 0
+        self.problems = 0
+        self.walk_problems: list[Reported] = []
+
+    # ----------------------------------------------------------------- lifetime
+
+    def close(self) -> None:
+        self._close_engine()
+        try:
+            self.db.close()
+        finally:
+            shutil.rmtree(self._folder, ignore_errors=True)
+
+    def __enter__(self) -> Batch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- keys
+
+    def key(self, case_id: str) -> tuple[CaseKey, str, float]:
+        """The key of a case, its stamp and its maximum points, built on first
+        use: one inference per stage of the case, here and never again."""
+        found = self.keys.get(case_id)
+        if found is None:
+            if self._engine is None:
+                self._engine = self.engine_factory()
+                self._label = self.engine_label(getattr(self._engine, "name", "?"))
+            if self._rules is None:
+                self._rules = _rule_files(self.rules_path)
+            case = self.index.cases[case_id]
+            key = build_key(self.base, self._engine, case)
+            case_stamp = stamp(self._rules, read_capped(case.path, 16 * 1024 * 1024), __version__, self._label)
+            maximum = self.grader.grade_all(key, {}).total.max_points
+            found = self.keys[case_id] = (key, case_stamp, maximum)
+        return found
+
+    def build_keys(self) -> None:
+        """Every case's key (before worker processes start, which inherit them)."""
+        for case_id in self.index.ids():
+            self.key(case_id)
+        self._close_engine()
+
+    def _close_engine(self) -> None:
+        if self._engine is not None:
+            closer = getattr(self._engine, "close", None)
+            if closer is not None:
+                closer()
+            self._engine = None
+
+    def grade(self, sub: Submission) -> GradedSubmission:
+        """Grade one checked submission (as the batch does)."""
+        self.key(sub.case)
+        return self.grader.graded(sub)
+
+    # ----------------------------------------------------------------- pass 1: finding the files
+
+    def _walk(
+        self, number: int, top: str, top_stat: os.stat_result, add: Callable[[bytes, str, int, int], None]
+    ) -> None:
+        stack: list[tuple[str, list[bytes], tuple[tuple[int, int], ...]]] = [
+            (top, [], ((top_stat.st_dev, top_stat.st_ino),))
+        ]
+        while stack:
+            folder, parts, ancestors = stack.pop()
+            dev = ancestors[-1][0]
+            try:
+                entries = os.scandir(folder)
+            except OSError as error:
+                self.walk_problems.append(Reported(folder, 1, 1, f"cannot read folder: {error.strerror or error}"))
+                continue
+            with entries:
+                for entry in entries:
+                    name = entry.name
+                    if name.startswith("."):
+                        continue
+                    here = [*parts, os.fsencode(name)]
+                    try:
+                        is_dir = entry.is_dir()
+                    except OSError:
+                        is_dir = False
+                    if is_dir:
+                        try:
+                            st = entry.stat()
+                        except OSError as error:
+                            message = f"cannot read folder: {error.strerror or error}"
+                            self.walk_problems.append(Reported(entry.path, 1, 1, message))
+                            continue
+                        ident = (st.st_dev, st.st_ino)
+                        if ident in self._exclude:
+                            continue
+                        if ident in ancestors:
+                            message = "symbolic link loop: this folder contains itself; not walked again"
+                            self.walk_problems.append(Reported(entry.path, 1, 1, message))
+                            continue
+                        stack.append((entry.path, here, (*ancestors, ident)))
+                        continue
+                    if os.path.splitext(name)[1].lower() not in SUFFIXES:
+                        continue
+                    try:
+                        inode = entry.inode()
+                    except OSError:  # pragma: no cover - inode() reads the directory entry
+                        inode = -1
+                    if (dev, inode) not in self._exclude:
+                        add(_sort_key(number, here), entry.path, dev, inode)
+
+    def _discover(self, paths: Sequence[str | os.PathLike[str]]) -> None:
+        insert = "INSERT INTO found VALUES (?, ?, ?, ?)"
+        pending: list[tuple[bytes, bytes, int, int]] = []
+
+        def add(sortkey: bytes, path: str, dev: int, ino: int) -> None:
+            pending.append((sortkey, os.fsencode(path), dev, ino))
+            if len(pending) >= 1000:
+                self.db.executemany(insert, pending)
+                pending.clear()
+
+        self.db.execute("BEGIN")
+        for number, raw in enumerate(paths):
+            path = os.fsdecode(os.fspath(raw))
+            try:
+                st = os.stat(path)
+            except OSError:
+                add(_sort_key(number, []), path, -1, -1 - number)  # reading it reports why
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                self._walk(number, path, st, add)
+            elif (st.st_dev, st.st_ino) not in self._exclude:
+                add(_sort_key(number, []), path, st.st_dev, st.st_ino)
+        if pending:
+            self.db.executemany(insert, pending)
+        # One file reached twice (given twice, or inside a folder also given) is read once.
+        self.db.execute(
+            "CREATE TABLE files AS SELECT path FROM found WHERE rowid IN "
+            "(SELECT MIN(rowid) FROM found GROUP BY dev, ino) ORDER BY sortkey"
+        )
+        self.db.execute("DROP TABLE found")
+        self.db.execute("COMMIT")
+        self.files = self.db.execute("SELECT COUNT(*) FROM files").fetchone()[0]
+
+    def _chunks(self) -> Iterator[list[tuple[int, str]]]:
+        last = 0
+        while True:
+            rows = self.db.execute(
+                "SELECT rowid, path FROM files WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, CHUNK)
+            ).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield [(number, os.fsdecode(path)) for number, path in rows]
+
+    # ----------------------------------------------------------------- pass 1: reading and grading them
+
+    def collect(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        on_problem: Callable[[Reported], None] = lambda problem: None,
+        on_progress: Callable[[int], None] = lambda done: None,
+        on_start: Callable[[int], None] = lambda total: None,
+    ) -> None:
+        """Find, read, check and grade every file (``on_progress`` after each
+        chunk, with how many files it held), store every submission, report
+        every problem (in file order), then settle duplicates."""
+        self._discover(paths)
+        parallel = self.jobs > 1 and self.files >= PARALLEL_MIN_FILES
+        if parallel:
+            self.build_keys()
+        on_start(self.files)
+        for problem in self.walk_problems:
+            self.problems += 1
+            on_problem(problem)
+        insert = f"INSERT INTO subs (file, sortwhen, {_RESULT_COLUMNS}) VALUES ({', '.join('?' * 14)})"
+
+        def take(results: list[_FileResult]) -> None:
+            for number, rows, problems in results:
+                if rows:
+                    self.db.executemany(insert, [(number, r[2], r[0], r[1], *r[3:]) for r in rows])
+                    self.submissions += len(rows)
+                if problems:
+                    # A bad file is skipped whole; a bad line of a JSON Lines file costs that line only.
+                    lines = problems[0].path.lower().endswith(".jsonl") and (bool(rows) or len(problems) > 1)
+                    self.skipped += len({p.line for p in problems}) if lines else 1
+                for problem in problems:
+                    self.problems += 1
+                    on_problem(problem)
+            on_progress(len(results))
+
+        self.db.execute("BEGIN")
+        if parallel:
+            self._collect_parallel(take)
+        else:
+            for chunk in self._chunks():
+                take([_process(self.grader, number, path) for number, path in chunk])
+        self.db.execute("CREATE INDEX subs_by_student ON subs (student, case_id, file, id)")
+        self.db.execute("COMMIT")
+        self._settle_duplicates(on_problem)
+
+    def _collect_parallel(self, take: Callable[[list[_FileResult]], None]) -> None:
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        with ProcessPoolExecutor(
+            self.jobs, mp_context=context, initializer=_init_worker, initargs=(self.grader,)
+        ) as pool:
+            pending: deque[Future[list[_FileResult]]] = deque()
+            for chunk in self._chunks():
+                pending.append(pool.submit(_process_chunk, chunk))
+                while len(pending) >= 3 * self.jobs:
+                    take(pending.popleft().result())
+            while pending:
+                take(pending.popleft().result())
+
+    def _settle_duplicates(self, on_problem: Callable[[Reported], None]) -> None:
+        groups = self.db.execute(
+            "SELECT student, case_id FROM subs GROUP BY student, case_id HAVING COUNT(*) > 1 ORDER BY student, case_id"
+        ).fetchall()
+        excluded: list[int] = []
+        for student, case_id in groups:
+            rows = self.db.execute(
+                "SELECT id, sortwhen, submitted_at, source FROM subs WHERE student = ? AND case_id = ? "
+                "ORDER BY file, id",
+                (student, case_id),
+            ).fetchall()
+            times = [r[1] for r in rows]
+            who = f"student '{printable(student)}' handed in {len(rows)} submissions for case '{case_id}'"
+            latest = max(times) if all(t is not None for t in times) else None
+            if latest is not None and times.count(latest) == 1:
+                winner = rows[times.index(latest)]
+                for row in rows:
+                    if row is winner:
+                        continue
+                    excluded.append(row[0])
+                    self._report_at(
+                        row[3],
+                        f"{who}: the later one ({winner[3]}, submitted at {winner[2]}) is graded, not this one "
+                        f"(submitted at {row[2]})",
+                        on_problem,
+                    )
+                continue
+            why = "without submitted_at to tell which is later" if latest is None else "submitted at the same time"
+            for row in rows:
+                excluded.append(row[0])
+                others = ", ".join(r[3] for r in rows if r is not row)
+                self._report_at(row[3], f"{who} ({why}; also {others}): none is graded", on_problem)
+        if excluded:
+            self.db.execute("BEGIN")
+            self.db.executemany("UPDATE subs SET excluded = 1 WHERE id = ?", [(i,) for i in excluded])
+            self.db.execute("COMMIT")
+        self.skipped += len(excluded)
+
+    def _report_at(self, source: str, message: str, on_problem: Callable[[Reported], None]) -> None:
+        self.report(Reported.from_source(source, message), on_problem)
+
+    def report(self, problem: Reported, on_problem: Callable[[Reported], None]) -> None:
+        """Count and pass on a problem found after pass 1 (by the caller)."""
+        self.problems += 1
+        on_problem(problem)
+
+    # ----------------------------------------------------------------- pass 2: the results
+
+    def assignment_cases(self) -> list[str]:
+        """The cases with at least one submission to grade, sorted."""
+        rows = self.db.execute("SELECT DISTINCT case_id FROM subs WHERE excluded = 0 ORDER BY case_id").fetchall()
+        return [r[0] for r in rows]
+
+    def points_possible(self) -> float:
+        """The sum of the maximum points of :meth:`assignment_cases`."""
+        return float(sum((Decimal(str(self.keys[c][2])) for c in self.assignment_cases()), Decimal(0)))
+
+    @property
+    def graded_count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM subs WHERE excluded = 0").fetchone()[0])
+
+    def results(self) -> Iterator[Result]:
+        """Every graded submission to keep, by student then case (then file order)."""
+        cursor = self.db.execute(
+            f"SELECT {_RESULT_COLUMNS} FROM subs WHERE excluded = 0 ORDER BY student, case_id, file, id"
+        )
+        while True:
+            rows = cursor.fetchmany(256)
+            if not rows:
+                return
+            for row in rows:
+                yield Result(*row)
+
+
+def _split_source(source: str) -> tuple[str, int, int]:
+    """``path:line:col`` back into its parts."""
+    head, _, column = source.rpartition(":")
+    path, _, line = head.rpartition(":")
+    try:
+        return path, int(line), int(column)
+    except ValueError:
+        return source, 1, 1
+
+
+# --------------------------------------------------------------------- per student
+
+
+@dataclass(frozen=True)
+class StudentTotal:
+    """A student's total over the cases they handed in."""
+
+    student: str
+    results: tuple[Result, ...]
+    points: float
+
+    @property
+    def cases(self) -> tuple[str, ...]:
+        return tuple(r.case for r in self.results)
+
+
+def per_student(results: Iterable[Result]) -> Iterator[StudentTotal]:
+    """Group results (by student, as :meth:`Batch.results` orders them) into
+    one total per student."""
+    current: list[Result] = []
+    for item in results:
+        if current and item.student != current[0].student:
+            yield _total(current)
+            current = []
+        current.append(item)
+    if current:
+        yield _total(current)
+
+
+def _total(items: list[Result]) -> StudentTotal:
+    points = sum((Decimal(str(r.points)) for r in items), Decimal(0))
+    return StudentTotal(items[0].student, tuple(items), float(points))
+
+
+# --------------------------------------------------------------------- feedback file names
+
+
+def feedback_filename(student: str, case: str) -> str:
+    """``<student>--<case>.md``, safe on every file system: characters other
+    than letters, digits, ``.``, ``_`` and ``-`` become ``_``; a name that had
+    to be changed (or is long) gets 8 hex digits of a hash of the student's
+    value, so that two students never share a file."""
+    safe = "".join(ch if (ch.isascii() and (ch.isalnum() or ch in "._-")) else "_" for ch in student)
+    safe = safe.strip(".") or "student"
+    if safe != student or len(safe) > 80:
+        digest = hashlib.sha256(student.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        safe = f"{safe[:80]}-{digest}"
+    return f"{safe}--{case}.md"
+
+
+# --------------------------------------------------------------------- rosters
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    line: int
+    values: dict[str, str] = field(compare=False)
+
+
+class Roster:
+    """A class list exported from the LMS: its student columns (kept in the
+    output, in order) and its rows, matched on ``match_columns`` (in order;
+    values compared without case and surrounding spaces)."""
+
+    def __init__(
+        self,
+        path: str,
+        kind: str,
+        columns: tuple[str, ...],
+        match_columns: tuple[str, ...],
+        rows: tuple[RosterRow, ...],
+        problems: tuple[Reported, ...] = (),
+    ) -> None:
+        self.path = path
+        self.kind = kind
+        self.columns = columns
+        self.match_columns = match_columns
+        self.rows = rows
+        self.problems = problems
+        self._index: dict[str, dict[str, RosterRow | None]] = {c: {} for c in match_columns}
+        for row in rows:
+            for column in match_columns:
+                value = row.values.get(column, "").strip().casefold()
+                if value:
+                    table = self._index[column]
+                    table[value] = None if value in table else row  # None: two rows share it
+
+    def match(self, student: str) -> tuple[RosterRow | None, str | None]:
+        """The roster row of ``student`` and the column that matched;
+        ``(None, column)`` when several rows share that value; ``(None, None)``."""
+        value = student.strip().casefold()
+        for column in self.match_columns:
+            table = self._index[column]
+            if value in table:
+                return table[value], column
+        return None, None
+
+
+def _csv_rows(path: str) -> list[tuple[int, list[str]]]:
+    data = read_capped(path, ROSTER_MAX_BYTES)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DataError(
+            f"the roster is not valid UTF-8 (byte 0x{data[error.start]:02x})", Location(path, 1, 1)
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        for cells in reader:
+            rows.append((reader.line_num, cells))
+    except csv.Error as error:
+        raise DataError(
+            f"the roster is not a valid CSV file: {error}", Location(path, reader.line_num or 1, 1)
+        ) from None
+    return rows
+
+
+def load_roster(path: str | os.PathLike[str], kind: str) -> Roster:
+    """Read a roster: for ``canvas`` the gradebook export (``Student, ID, ...,
+    Section`` then assignment columns; its ``Points Possible`` row and rows
+    without a student are skipped), for ``moodle`` a grades export or
+    participants list with ``ID number``, ``Username`` or ``Email address``."""
+    shown = os.fsdecode(path)
+    rows = _csv_rows(shown)
+    if not rows:
+        raise DataError("the roster is empty", Location(shown, 1, 1))
+    header_line, header = rows[0]
+    header = [h.strip() for h in header]
+    if kind == "canvas":
+        if header[:2] != ["Student", "ID"]:
+            raise DataError(
+                "not a Canvas gradebook export: its first columns must be 'Student', 'ID'",
+                Location(shown, header_line, 1),
+            )
+        if "Section" not in header:
+            raise DataError(
+                "not a Canvas gradebook export: its student columns must end with 'Section'",
+                Location(shown, header_line, 1),
+            )
+        columns = tuple(h for h in header[: header.index("Section") + 1] if h in CANVAS_STUDENT_COLUMNS)
+        match = tuple(c for c in CANVAS_MATCH_COLUMNS if c in columns)
+        if not match:
+            raise DataError(
+                "the Canvas roster has neither 'SIS Login ID' nor 'SIS User ID' to match students on",
+                Location(shown, header_line, 1),
+            )
+    else:
+        found = {}
+        for h in header:
+            canonical = MOODLE_MATCH_COLUMNS.get(h.casefold())
+            if canonical is not None and canonical not in found:
+                found[canonical] = h
+        order = ("ID number", "Username", "Email address")
+        match = tuple(found[c] for c in order if c in found)
+        if not match:
+            raise DataError(
+                "the Moodle roster needs an 'ID number', 'Username' or 'Email address' column",
+                Location(shown, header_line, 1),
+            )
+        columns = match
+    out: list[RosterRow] = []
+    problems: list[Reported] = []
+    for line, cells in rows[1:]:
+        if not any(c.strip() for c in cells):
+            continue
+        values = {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(header) if h}
+        first = cells[0].strip() if cells else ""
+        if kind == "canvas" and (first == "Points Possible" or not first):
+            continue  # the points row, and rows such as 'Manual Posting' that name no student
+        if len(cells) != len(header):
+            problems.append(Reported(shown, line, 1, f"roster row has {len(cells)} fields, its header {len(header)}"))
+        out.append(RosterRow(line, values))
+    return Roster(shown, kind, columns, match, tuple(out), tuple(problems))
+
+
+# --------------------------------------------------------------------- item analysis
+
+
+@dataclass(frozen=True)
+class PickCount:
+    """An option picked wrongly (or missed) by ``count`` students: with the
+    rule behind it and the kind of gap (for a wrong pick)."""
+
+    option: str
+    label: str
+    count: int
+    rule: str | None
+    kind: str | None = None
+
+
+@dataclass(frozen=True)
+class QuestionStats:
+    qid: str
+    number: int
+    prompt: str
+    students: int
+    answered: int
+    difficulty: float
+    item_total: float | None
+    upper_lower: float | None
+    wrong: tuple[PickCount, ...]
+    missed: tuple[PickCount, ...]
+
+
+@dataclass(frozen=True)
+class CaseStats:
+    case: str
+    title: str
+    stamp: str
+    students: int
+    max_points: float
+    mean: float
+    median: float
+    histogram: tuple[int, ...]
+    alpha: float | None
+    questions: tuple[QuestionStats, ...]
+
+
+@dataclass(frozen=True)
+class RuleStats:
+    rule: str
+    source: str
+    count: int
+    examples: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    cases: tuple[CaseStats, ...]
+    contradicted: tuple[RuleStats, ...]
+    min_students: int = MIN_STUDENTS
+
+
+class _Item:
+    __slots__ = ("answered", "missed", "sum_x", "sum_x2", "sum_xt", "wrong")
+
+    def __init__(self) -> None:
+        self.sum_x = 0
+        self.sum_x2 = 0
+        self.sum_xt = 0
+        self.answered = 0
+        self.wrong: Counter[str] = Counter()
+        self.missed: Counter[str] = Counter()
+
+
+class _CaseAccumulator:
+    def __init__(self, key: CaseKey, case_stamp: str, maximum: float) -> None:
+        self.key = key
+        self.stamp = case_stamp
+        self.maximum = maximum
+        self.n = 0
+        self.sum_t = 0
+        self.sum_t2 = 0
+        self.histogram = [0] * 10
+        self.items = {q.qid: _Item() for q in key.questions}
+
+
+def _wrong_reason(question: QuestionKey, option: str) -> tuple[str | None, str | None]:
+    entry = question.option(option)
+    contradicted = [g for g in entry.gaps if g.kind == CONTRADICTED]
+    if contradicted:
+        return contradicted[0].rule, CONTRADICTED
+    if entry.gaps:
+        return entry.gaps[0].rule, entry.kind
+    return (entry.because[0] if entry.because else None), entry.kind
+
+
+def _correlation(n: int, sx: int, sx2: int, sy: int, sy2: int, sxy: int) -> float | None:
+    vx = n * sx2 - sx * sx
+    vy = n * sy2 - sy * sy
+    if vx <= 0 or vy <= 0:
+        return None
+    return (n * sxy - sx * sy) / math.sqrt(vx * vy)
+
+
+class ItemAnalysis:
+    """Item analysis of a batch, fed one graded submission at a time
+    (:meth:`add`), with the totals kept on disk for the median and the
+    27 % groups (memory does not grow with the number of students)."""
+
+    def __init__(self, folder: str | None = None) -> None:
+        self._own = folder is None
+        self._folder = folder or tempfile.mkdtemp(prefix="imt-tutor-items-")
+        self.db = sqlite3.connect(os.path.join(self._folder, "items.sqlite"), isolation_level=None)
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-1024"):
+            self.db.execute(f"PRAGMA {pragma}")
+        self.db.execute("CREATE TABLE scores (case_id TEXT, total INTEGER, student TEXT, credits TEXT)")
+        self.db.execute("BEGIN")
+        self.cases: dict[str, _CaseAccumulator] = {}
+        self.contradicted: Counter[str] = Counter()
+        self.sources: dict[str, str] = {}
+        self.examples: dict[str, list[tuple[str, str]]] = {}
+
+    def close(self) -> None:
+        try:
+            self.db.close()
+        finally:
+            if self._own:
+                shutil.rmtree(self._folder, ignore_errors=True)
+
+    def __enter__(self) -> ItemAnalysis:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def add(self, result: Result, key: CaseKey) -> None:
+        """Count one result (made with ``analyse=True``) of the case ``key``."""
+        acc = self.cases.get(result.case)
+        if acc is None:
+            acc = self.cases[result.case] = _CaseAccumulator(key, result.stamp, result.max_points)
+        data = json.loads(result.items or "[]")
+        credits = [entry[0] for entry in data]
+        total = sum(credits)
+        acc.n += 1
+        acc.sum_t += total
+        acc.sum_t2 += total * total
+        share = total / (acc.maximum * 100) if acc.maximum else 0.0
+        acc.histogram[min(int(share * 10), 9)] += 1
+        for question, (x, answered, wrong, missed) in zip(key.questions, data, strict=True):
+            stats = acc.items[question.qid]
+            stats.sum_x += x
+            stats.sum_x2 += x * x
+            stats.sum_xt += x * total
+            if not answered:
+                continue
+            stats.answered += 1
+            for option in wrong:
+                stats.wrong[option] += 1
+                entry = question.option(option)
+                for gap in entry.gaps:
+                    if gap.kind == CONTRADICTED:
+                        self.contradicted[gap.rule] += 1
+                        self.sources.setdefault(gap.rule, gap.source)
+                        seen = self.examples.setdefault(gap.rule, [])
+                        example = (question.qid, entry.label)
+                        if example not in seen and len(seen) < 3:
+                            seen.append(example)
+            for option in missed:
+                stats.missed[option] += 1
+        self.db.execute(
+            "INSERT INTO scores VALUES (?, ?, ?, ?)", (result.case, total, result.student, json.dumps(credits))
+        )
+
+    def _sorted(self, case_id: str) -> Iterator[tuple[int, list[int]]]:
+        cursor = self.db.execute(
+            "SELECT total, credits FROM scores WHERE case_id = ? ORDER BY total, student", (case_id,)
+        )
+        for total, credits in cursor:
+            yield total, json.loads(credits)
+
+    def finish(self) -> Analysis:
+        self.db.execute("COMMIT")
+        self.db.execute("CREATE INDEX scores_by_case ON scores (case_id, total, student)")
+        cases = [self._case(self.cases[c]) for c in sorted(self.cases)]
+        top = sorted(self.contradicted.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+        rules = tuple(RuleStats(r, self.sources[r], n, tuple(self.examples[r])) for r, n in top)
+        return Analysis(tuple(cases), rules)
+
+    def _case(self, acc: _CaseAccumulator) -> CaseStats:
+        n = acc.n
+        k = len(acc.key.questions)
+        group = max(1, int(0.27 * n + 0.5))
+        lower = [0] * k
+        upper = [0] * k
+        totals_mid: list[int] = []
+        middle = {(n - 1) // 2, n // 2}
+        for rank, (total, credits) in enumerate(self._sorted(acc.key.case_id)):
+            if rank in middle:
+                totals_mid.append(total)
+            if rank < group:
+                lower = [a + b for a, b in zip(lower, credits, strict=True)]
+            if rank >= n - group:
+                upper = [a + b for a, b in zip(upper, credits, strict=True)]
+        median = sum(totals_mid) / len(totals_mid) / 100 if totals_mid else 0.0
+        enough = n >= MIN_STUDENTS
+        questions = []
+        item_variance = 0.0
+        for index, q in enumerate(acc.key.questions):
+            stats = acc.items[q.qid]
+            sy = acc.sum_t - stats.sum_x
+            sy2 = acc.sum_t2 - 2 * stats.sum_xt + stats.sum_x2
+            sxy = stats.sum_xt - stats.sum_x2
+            r = _correlation(n, stats.sum_x, stats.sum_x2, sy, sy2, sxy) if enough else None
+            d = (upper[index] - lower[index]) / group / 100 if enough else None
+            if n:
+                item_variance += (stats.sum_x2 - stats.sum_x * stats.sum_x / n) / 10_000
+            labels = q.labels()
+            wrong = []
+            for option, count in sorted(stats.wrong.items(), key=lambda kv: (-kv[1], kv[0]))[:3]:
+                rule, kind = _wrong_reason(q, option)
+                wrong.append(PickCount(option, labels.get(option, option), count, rule, kind))
+            missed = []
+            for option, count in sorted(stats.missed.items(), key=lambda kv: (-kv[1], kv[0]))[:3]:
+                entry = q.option(option)
+                missed.append(
+                    PickCount(option, labels.get(option, option), count, entry.because[0] if entry.because else None)
+                )
+            questions.append(
+                QuestionStats(
+                    q.qid,
+                    q.number,
+                    q.prompt,
+                    n,
+                    stats.answered,
+                    stats.sum_x / n / 100 if n else 0.0,
+                    r,
+                    d,
+                    tuple(wrong),
+                    tuple(missed),
+                )
+            )
+        alpha = None
+        if enough and k >= 2:
+            total_variance = (acc.sum_t2 - acc.sum_t * acc.sum_t / n) / 10_000
+            if total_variance > 0:
+                alpha = k / (k - 1) * (1 - item_variance / total_variance)
+        mean = acc.sum_t / n / 100 if n else 0.0
+        return CaseStats(
+            acc.key.case_id,
+            acc.key.title,
+            acc.stamp,
+            n,
+            acc.maximum,
+            mean,
+            median,
+            tuple(acc.histogram),
+            alpha,
+            tuple(questions),
+        )

@@ -1,0 +1,367 @@
+"""Tests of imt_tutor.answers: students' answer files (YAML, JSON, JSON Lines),
+checked field by field, every problem at once, located, escaped."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from imt_tutor import transcript
+from imt_tutor.answers import (
+    TRANSCRIPT_FORMAT,
+    CaseIndex,
+    HintedSheet,
+    check_answers,
+    check_submission,
+    iter_json_lines,
+    load_answer_data,
+    load_answers,
+    printable,
+    sortable_time,
+)
+from imt_tutor.cases import find_case
+from imt_tutor.errors import DataError, Location
+from imt_tutor.files import cases_dir
+from imt_tutor.loading import load_json_text, load_yaml_text
+from imt_tutor.models import AnswerSheet, Case, Vocabulary
+
+ANSWERS = Path(__file__).parent / "data" / "answers"
+LUNG = "lung-cough-alk-positive"
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def lines_of(excinfo: pytest.ExceptionInfo[DataError]) -> list[str]:
+    return str(excinfo.value).splitlines()
+
+
+# --------------------------------------------------------------------- YAML answer files (for run --answers)
+
+
+@pytest.fixture(scope="module")
+def lung_case(vocab: Vocabulary) -> Case:
+    return find_case(LUNG, cases_dir(), vocab)
+
+
+def test_valid_answer_sheet(vocab: Vocabulary, lung_case: Case) -> None:
+    path = ANSWERS / "valid.yaml"
+    sheet = load_answers(path, vocab)
+    assert sheet.student == "A. Student"
+    assert sheet.case == "lung-cough-alk-positive"
+    assert sheet.answers == (
+        ("presentation.next-steps", ("cross_sectional_imaging",)),
+        ("imaging.next-steps", ("biopsy",)),
+        ("imaging.working-diagnosis", ("mass_under_investigation",)),
+        ("imaging.differential", ()),
+    )
+    assert sheet.picks("imaging.differential") == ()
+    assert sheet.picks("surgery.next-steps") is None
+    assert sheet.location_of("imaging.next-steps") == Location(str(path), 5, 3)
+    assert sheet.location_of("imaging.next-steps[0]") == Location(str(path), 5, 23)
+    check_answers(sheet, lung_case)
+    # Locations do not take part in equality.
+    assert isinstance(sheet, AnswerSheet) and sheet.hints == ()
+    assert sheet == HintedSheet(sheet.student, sheet.case, sheet.answers, sheet.path)
+
+
+def test_answers_from_a_stream(lung_case: Case) -> None:
+    data = (ANSWERS / "valid.yaml").read_bytes()
+    sheet = load_answers(io.BytesIO(data), display_path="<stdin>")
+    assert sheet.path == "<stdin>" and len(sheet.answers) == 4
+    check_answers(sheet, lung_case)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("alias_bomb.yaml", ["1:10: anchors and aliases are not allowed"]),
+        ("python_tag.yaml", ["1:10: python tags are not allowed: !!python/object/apply:os.system"]),
+        ("top_level_list.yaml", ["1:1: expected a mapping at the top level, found a list"]),
+        (
+            "unknown_key.yaml",
+            [
+                "3:1: unknown key 'answer' in an answer file (did you mean 'answers'?); "
+                "expected student, case, answers",
+                "1:1: an answer file needs 'answers'",
+            ],
+        ),
+        ("answers_not_mapping.yaml", ["3:10: 'answers' must be a mapping of stage.question: [option ids]"]),
+        (
+            "picks_not_strings.yaml",
+            [
+                "4:54: answer to 'presentation.next-steps': each pick must be an option id (text); got 3",
+                "4:57: answer to 'presentation.next-steps': each pick must be an option id (text); got true",
+                "5:23: answer to 'imaging.next-steps' must be a list of option ids (or [] to pick none); got a mapping",
+                "6:24: answer to 'imaging.differential' must be a list of option ids (or [] to pick none); got nothing",
+            ],
+        ),
+        (
+            "bad_student_and_case.yaml",
+            [
+                "1:10: 'student' must be non-empty text",
+                "2:7: 'case' must be a case id (kebab-case, like 'lung-cough-alk-positive'); got 'Lung Cough'",
+                "4:3: 'not-qualified' is not a question id; use stage.question",
+            ],
+        ),
+    ],
+)
+def test_hostile_answer_files(vocab: Vocabulary, name: str, expected: list[str]) -> None:
+    path = ANSWERS / name
+    with pytest.raises(DataError) as excinfo:
+        load_answers(path, vocab)
+    lines = str(excinfo.value).splitlines()
+    assert len(lines) == len(expected), lines
+    for line, want in zip(lines, expected, strict=True):
+        assert line.startswith(f"{path}:{want}"), (line, want)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        (
+            "unknown_question.yaml",
+            "4:3: unknown question 'presentation.next-step' in case 'lung-cough-alk-positive' "
+            "(did you mean 'presentation.next-steps'?)",
+        ),
+        (
+            "unknown_option.yaml",
+            "4:29: 'cross_sectional_imagin' is not an option of question 'presentation.next-steps' "
+            "(did you mean 'cross_sectional_imaging'?)",
+        ),
+        (
+            "case_mismatch.yaml",
+            "2:7: this answer file is for case 'lung-no-mass-on-imaging', not 'lung-cough-alk-positive'",
+        ),
+    ],
+)
+def test_answers_checked_against_the_case(lung_case: Case, name: str, expected: str) -> None:
+    path = ANSWERS / name
+    sheet = load_answers(path)
+    with pytest.raises(DataError) as excinfo:
+        check_answers(sheet, lung_case)
+    assert str(excinfo.value) == f"{path}:{expected}"
+
+
+def test_answers_with_vocabulary_reject_unknown_ids(vocab: Vocabulary) -> None:
+    path = ANSWERS / "unknown_option.yaml"
+    with pytest.raises(DataError) as excinfo:
+        load_answers(path, vocab)
+    assert str(excinfo.value) == (
+        f"{path}:4:29: answer to 'presentation.next-steps': unknown option 'cross_sectional_imagin' "
+        "(did you mean 'cross_sectional_imaging'?)"
+    )
+
+
+def test_answer_picked_twice_and_missing_keys(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.yaml", "student: S\nanswers:\n  a.b: [biopsy, biopsy]\n")
+    with pytest.raises(DataError) as excinfo:
+        load_answers(path)
+    assert str(excinfo.value).splitlines() == [
+        f"{path}:1:1: an answer file needs 'case'",
+        f"{path}:3:17: answer to 'a.b': 'biopsy' is picked twice",
+    ]
+
+
+# --------------------------------------------------------------------- JSON, JSON Lines, normalisation, every problem
+
+
+@pytest.fixture(scope="module")
+def index(bundled_cases: tuple[Case, ...]) -> CaseIndex:
+    return CaseIndex(bundled_cases)
+
+
+def test_json_answer_file_is_read_as_json_with_positions(vocab: Vocabulary, lung_case: Case) -> None:
+    path = ANSWERS / "valid.json"
+    sheet = load_answers(path, vocab)
+    assert sheet.answers == (
+        ("presentation.next-steps", ("cross_sectional_imaging",)),
+        ("imaging.next-steps", ("biopsy",)),
+        ("imaging.differential", ()),
+    )
+    assert sheet.location_of("imaging.next-steps") == Location(str(path), 7, 5)
+    assert sheet.location_of("presentation.next-steps[0]") == Location(str(path), 6, 33)
+    check_answers(sheet, lung_case)
+
+
+def test_json_is_never_parsed_as_yaml(tmp_path: Path) -> None:
+    # Valid YAML (a flow mapping with a plain key), invalid JSON.
+    path = write(tmp_path, "a.json", "{student: A, case: x, answers: {}}\n")
+    with pytest.raises(DataError) as excinfo:
+        load_answers(path)
+    assert lines_of(excinfo) == [f"{path}:1:2: invalid JSON: Expecting property name enclosed in double quotes"]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("duplicate_key.json", "1:68: duplicate key 'student'"),
+        ("nan.json", "2:41: invalid JSON: NaN is not allowed"),
+        ("too_deep.json", "1:92: nesting is deeper than 64 levels"),
+        ("not_utf8.json", "1:17: file is not valid UTF-8 (byte 0xe9)"),
+    ],
+)
+def test_hostile_json_answer_files(name: str, expected: str) -> None:
+    path = ANSWERS / name
+    with pytest.raises(DataError) as excinfo:
+        load_answers(path)
+    assert lines_of(excinfo) == [f"{path}:{expected}"]
+
+
+def test_every_problem_of_a_file_at_once(index: CaseIndex) -> None:
+    path = ANSWERS / "every_problem.yaml"
+    data = load_answer_data(path)
+    with pytest.raises(DataError) as excinfo:
+        check_submission(data, Location(str(path), 1, 1), cases=index)
+    assert lines_of(excinfo) == [
+        f"{path}:3:15: 'submitted_at' must be an ISO 8601 date and time with a time zone, like "
+        "2026-03-02T09:30:00Z; got 'yesterday'",
+        f"{path}:5:28: answer to 'presentation.next-steps' must be a list of option ids (or [] to pick none); "
+        "got a mapping",
+        f"{path}:6:32: answer to 'imaging.next-steps': each pick must be an option id (text); got 7",
+        f"{path}:7:3: unknown question 'imaging.working-diagnoss' in case '{LUNG}' "
+        "(did you mean 'imaging.working-diagnosis'?)",
+        f"{path}:8:49: 'surgical_resecton' is not an option of question 'biopsy.next-steps' "
+        "(did you mean 'surgical_resection'?)",
+    ]
+
+
+def test_case_question_and_pick_ids_are_normalised(index: CaseIndex) -> None:
+    path = ANSWERS / "normalised.yaml"
+    sub = check_submission(load_answer_data(path), Location(str(path), 1, 1), cases=index)
+    assert sub.student == "A. Student"
+    assert sub.case == LUNG
+    assert sub.answers == (
+        ("presentation.next-steps", ("cross_sectional_imaging",)),
+        ("imaging.next-steps", ("biopsy",)),
+    )
+    assert sub.submitted_at == "2026-03-02T10:30:00+01:00"
+    assert sub.when == "2026-03-02T09:30:00.000000Z"
+
+
+def test_unknown_case_is_reported_never_guessed(index: CaseIndex) -> None:
+    data = load_yaml_text("student: A\ncase: lung-cough-alk-positiv\nanswers: {}\n", "a.yaml")
+    with pytest.raises(DataError) as excinfo:
+        check_submission(data, Location("a.yaml", 1, 1), cases=index)
+    assert lines_of(excinfo) == [
+        "a.yaml:2:7: unknown case 'lung-cough-alk-positiv' (did you mean 'lung-cough-alk-positive'?)"
+    ]
+
+
+def test_the_same_question_twice_after_normalising(index: CaseIndex) -> None:
+    text = f"student: A\ncase: {LUNG}\nanswers:\n  imaging.next-steps: []\n  Imaging.Next-Steps: [biopsy]\n"
+    with pytest.raises(DataError) as excinfo:
+        check_submission(load_yaml_text(text, "a.yaml"), Location("a.yaml", 1, 1), cases=index)
+    assert lines_of(excinfo) == ["a.yaml:5:3: question 'imaging.next-steps' is answered twice (first at line 4)"]
+
+
+@pytest.mark.parametrize(
+    ("student", "why"),
+    [
+        ("=HYPERLINK(1)", "must not start with =, +, - or @ (a spreadsheet would read a formula)"),
+        ("x" * 201, "must be non-empty text of at most 200 characters"),
+        ("   ", "must be non-empty text of at most 200 characters"),
+    ],
+)
+def test_student_values_that_would_harm_a_gradebook(student: str, why: str) -> None:
+    data = load_yaml_text(f'student: "{student}"\ncase: {LUNG}\nanswers: {{}}\n', "a.yaml")
+    with pytest.raises(DataError) as excinfo:
+        check_submission(data, Location("a.yaml", 1, 1))
+    assert why in str(excinfo.value)
+
+
+def test_control_characters_are_escaped_when_quoted_back(index: CaseIndex) -> None:
+    text = '{"student": "j\\u001b[31m", "case": "lung", "answers": {"x\\u001b[2J.y": []}, "k\\u202e": 1}'
+    with pytest.raises(DataError) as excinfo:
+        check_submission(load_json_text(text, "a.json"), Location("a.json", 1, 1), cases=index)
+    shown = str(excinfo.value)
+    assert "\x1b" not in shown and "\u202e" not in shown
+    assert "'j\\x1b[31m'" in shown and "'k\\u202e'" in shown and "'x\\x1b[2J.y'" in shown
+
+
+def test_printable_escapes_every_control_and_bidi_character() -> None:
+    assert printable("a\x1b[2Jb\x07\x9b\u202e\u2066c\td") == "a\\x1b[2Jb\\x07\\x9b\\u202e\\u2066c\\x09d"
+    assert printable("Ærø, née") == "Ærø, née"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-03-02T09:30:00Z", "2026-03-02T09:30:00.000000Z"),
+        ("2026-03-02T10:30:00.5+01:00", "2026-03-02T09:30:00.500000Z"),
+        ("2026-03-02 09:30:00-02:00", "2026-03-02T11:30:00.000000Z"),
+        ("2026-03-02T09:30:00", None),  # no time zone
+        ("2026-03-02", None),  # no time
+        ("yesterday", None),
+    ],
+)
+def test_submitted_at(text: str, expected: str | None) -> None:
+    assert sortable_time(text) == expected
+
+
+def test_json_lines_one_submission_a_line_each_located(index: CaseIndex) -> None:
+    path = ANSWERS / "class.jsonl"
+    items = list(iter_json_lines(path))
+    assert len(items) == 6  # the blank line is skipped
+    results: list[str] = []
+    for item in items:
+        if isinstance(item, DataError):
+            results.append(str(item))
+            continue
+        try:
+            results.append(check_submission(item, item.location, cases=index).student)
+        except DataError as error:
+            results.append(str(error))
+    assert results == [
+        "s1",
+        f"{path}:3:94: 'biopsi' is not an option of question 'presentation.next-steps' (did you mean 'biopsy'?)",
+        f"{path}:4:98: duplicate key 'student'",
+        f"{path}:5:1: expected an object at the top level, found a list",
+        f"{path}:6:67: invalid JSON: Expecting ',' delimiter",
+        "s6",
+    ]
+
+
+def test_a_transcript_is_not_an_answers_file(tmp_path: Path) -> None:
+    assert TRANSCRIPT_FORMAT == transcript.FORMAT
+    path = write(tmp_path, "t.json", f'{{"format": "{TRANSCRIPT_FORMAT}", "student": "A"}}')
+    with pytest.raises(DataError, match="a transcript"):
+        load_answers(path)
+
+
+def test_run_takes_a_json_lines_file_of_one_submission(tmp_path: Path, lung_case: Case) -> None:
+    line = f'{{"student": "A", "case": "{LUNG}", "answers": {{"imaging.next-steps": ["biopsy"]}}}}\n'
+    sheet = load_answers(write(tmp_path, "one.jsonl", line))
+    check_answers(sheet, lung_case)
+    with pytest.raises(DataError, match="more than one submission"):
+        load_answers(write(tmp_path, "two.jsonl", line * 2))
+
+
+def test_stream_of_yaml(lung_case: Case) -> None:
+    sheet = load_answers(io.BytesIO(b"student: A\ncase: lung-cough-alk-positive\nanswers: {}\n"))
+    assert sheet.path == "<stdin>"
+    check_answers(sheet, lung_case)
+    assert isinstance(sheet, AnswerSheet)
+
+
+def test_hints_used_are_read_and_checked(index: CaseIndex, tmp_path: Path) -> None:
+    text = (
+        f'{{"student": "A", "case": "{LUNG}", "answers": {{}},'
+        ' "hints": {"Imaging.Next-Steps": 2, "imaging.differential": 0, "nope.x": 1, "biopsy.next-steps": -1}}'
+    )
+    with pytest.raises(DataError) as excinfo:
+        check_submission(load_json_text(text, "a.json"), Location("a.json", 1, 1), cases=index)
+    assert [line.split(": ", 1)[1] for line in lines_of(excinfo)] == [
+        f"unknown question 'nope.x' in the hints of case '{LUNG}'",
+        "hints of 'biopsy.next-steps' must be a whole number from 0 to 100; got -1",
+    ]
+    good = text.replace(', "nope.x": 1, "biopsy.next-steps": -1', "")
+    sub = check_submission(load_json_text(good, "a.json"), Location("a.json", 1, 1), cases=index)
+    assert sub.hints == (("imaging.next-steps", 2),)
+    sheet = load_answers(write(tmp_path, "a.json", good))
+    assert sheet.hints_used("imaging.next-steps") == 2 and sheet.hints_used("imaging.differential") == 0
