@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from imt_tutor import data
+from imt_tutor import files
 from imt_tutor.engines import durable as engine_mod
 from imt_tutor.engines.builtin import BuiltinEngine
 from imt_tutor.loading import load_yaml_file
@@ -61,7 +61,7 @@ GOAL_MS = 5.0
 
 def cases(base: RuleBase) -> list[tuple[str, Facts]]:
     out = []
-    for path in sorted(data.examples_dir().glob("*.yaml")):
+    for path in sorted(files.examples_dir().glob("*.yaml")):
         out.append((path.name, parse_facts(base.vocabulary, load_yaml_file(path))))
     for name, raw in REPRESENTATIVE.items():
         out.append((name, parse_facts(base.vocabulary, raw)))
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000, help="evaluations per measurement (default 2000)")
     args = parser.parse_args(argv)
-    base = load_rulebase(data.rules_dir())
+    base = load_rulebase(files.rules_dir())
     builtin = BuiltinEngine(base)
     have_durable = engine_mod.available()
     adapter = engine_mod.DurableEngine(base) if have_durable else None

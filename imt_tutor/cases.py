@@ -1,9 +1,9 @@
-"""Fictional teaching cases (``cases/*.yaml``) and students' answer files.
+"""Fictional teaching cases (``cases/*.yaml``).
 
 A case is a short staged vignette: each stage reveals facts and asks
 questions. The expected answers are derived by the rule engine from the facts
-known at that stage (an author may override one, giving a reason). Answer
-files come from students and are treated as hostile input.
+known at that stage (an author may override one, giving a reason). Students'
+answer files are read by :mod:`imt_tutor.answers`.
 """
 
 from __future__ import annotations
@@ -12,28 +12,27 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from .errors import DataError, Location, Problems, did_you_mean
-from .loading import YamlList, YamlMap, load_yaml_file, load_yaml_stream
-from .models import AnswerSheet, Case, Facts, Inference, Question, Stage, Vocabulary
+from .loading import YamlList, YamlMap, load_yaml_file
+from .models import Case, Facts, Inference, Question, Stage, Vocabulary
 from .rulebase import KEBAB
 from .vocabulary import contradictions_in, parse_facts, where
 
 __all__ = [
     "QUESTION_KINDS",
     "accepted_answer",
-    "check_answers",
     "check_key",
     "derived_answer",
     "expected_answer",
     "facts_at",
     "find_case",
     "iter_questions",
-    "load_answers",
     "load_case",
     "load_cases",
     "option_label",
+    "parse_case",
     "qualified_id",
 ]
 
@@ -55,10 +54,6 @@ QUESTION_KEYS = (
     "expect_nothing",
     "expect_nothing_reason",
 )
-ANSWER_KEYS = ("student", "case", "answers")
-# ``imt-tutor key --format json`` adds the rules behind each answer and the
-# disclaimer; they are information only, so an answer file may carry them.
-OPTIONAL_ANSWER_KEYS = ("because", "accepted", "disclaimer")
 
 # Mapping keys that look like a patient identifier (compared lower-case, "-" as "_").
 IDENTIFIER_KEYS = frozenset(
@@ -94,8 +89,6 @@ DATE_PATTERNS = (
     re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b"),
     re.compile(r"\b\d{1,2}\.\d{1,2}\.\d{4}\b"),
 )
-
-MAX_STUDENT_CHARS = 200
 
 
 # --------------------------------------------------------------------- helpers
@@ -607,12 +600,17 @@ def _display(path: str | os.PathLike[str], display_path: str | None) -> str:
 def load_case(path: str | os.PathLike[str], vocab: Vocabulary, *, display_path: str | None = None) -> Case:
     """Load and validate one case file; every problem is reported at once."""
     shown = _display(path, display_path)
-    data = load_yaml_file(path, expect=dict, display_path=shown)
+    return parse_case(load_yaml_file(path, expect=dict, display_path=shown), vocab, shown)
+
+
+def parse_case(data: Any, vocab: Vocabulary, path: str) -> Case:
+    """Validate one loaded case document (``path``: where it was read from);
+    every problem is reported at once."""
     problems = Problems()
-    case = _CaseParser(vocab, shown, problems).parse(data)
+    case = _CaseParser(vocab, path, problems).parse(data)
     problems.raise_if_any()
     if case is None:  # pragma: no cover - parse reports a problem whenever it gives up
-        raise DataError("not a valid case", Location(shown, 1, 1))
+        raise DataError("not a valid case", Location(path, 1, 1))
     return case
 
 
@@ -660,151 +658,6 @@ def find_case(ref: str, directory: str | os.PathLike[str], vocab: Vocabulary) ->
         return case
     known = sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
     raise DataError(f"unknown case '{ref}'{did_you_mean(ref, known)}", Location(str(folder)), code="unknown-case")
-
-
-# --------------------------------------------------------------------- answer files
-
-
-def load_answers(
-    source: str | Path | BinaryIO,
-    vocab_or_none: Vocabulary | None = None,
-    *,
-    display_path: str | None = None,
-) -> AnswerSheet:
-    """Load a student's answer file (hostile input), collecting every problem.
-
-    The file holds exactly ``student`` (text), ``case`` (a case ID) and
-    ``answers``: a mapping of ``stage.question`` to a list of option IDs (or
-    one ID, or ``[]`` to pick nothing). With a vocabulary, every pick must be
-    an ID the vocabulary knows.
-    """
-    if isinstance(source, (str, Path)):
-        shown = _display(source, display_path)
-        data = load_yaml_file(source, expect=dict, display_path=shown)
-    else:
-        shown = display_path if display_path is not None else "<stdin>"
-        data = load_yaml_stream(source, shown, expect=dict)
-    problems = Problems()
-    top = Location(shown, 1, 1)
-    locations: dict[str, Location] = {}
-    for key in data:
-        if key not in ANSWER_KEYS + OPTIONAL_ANSWER_KEYS:
-            problems.add(
-                f"unknown key '{key}' in an answer file{did_you_mean(key, ANSWER_KEYS)}; "
-                f"expected {', '.join(ANSWER_KEYS)}",
-                data.key_location(key),
-            )
-    if "because" in data and not isinstance(data["because"], YamlMap):
-        problems.add("'because' must be a mapping of question id: rule ids", data.value_location("because"))
-    if "accepted" in data and not isinstance(data["accepted"], YamlMap):
-        problems.add("'accepted' must be a mapping of question id: option ids", data.value_location("accepted"))
-    if "disclaimer" in data and not isinstance(data["disclaimer"], str):
-        problems.add("'disclaimer' must be text", data.value_location("disclaimer"))
-    for key in ANSWER_KEYS:
-        if key not in data:
-            problems.add(f"an answer file needs '{key}'", top)
-        else:
-            locations[key] = data.value_location(key)
-
-    student = data.get("student")
-    if "student" in data and (not _is_text(student) or len(str(student)) > MAX_STUDENT_CHARS):
-        problems.add(
-            f"'student' must be non-empty text of at most {MAX_STUDENT_CHARS} characters",
-            data.value_location("student"),
-        )
-    case = data.get("case")
-    if "case" in data and (not isinstance(case, str) or not KEBAB.match(case)):
-        problems.add(
-            f"'case' must be a case id (kebab-case, like 'lung-cough-alk-positive'); got {_shown(case)}",
-            data.value_location("case"),
-        )
-
-    known_ids: set[str] = set()
-    if vocab_or_none is not None:
-        known_ids = {s.id for s in vocab_or_none.next_steps}
-        known_ids |= {v for c in vocab_or_none.conclusions for v in c.value_ids}
-
-    answers: list[tuple[str, tuple[str, ...]]] = []
-    raw = data.get("answers")
-    if "answers" in data and not isinstance(raw, YamlMap):
-        problems.add("'answers' must be a mapping of stage.question: [option ids]", data.value_location("answers"))
-    elif isinstance(raw, YamlMap):
-        for qid, value in raw.items():
-            key_location = raw.key_location(qid)
-            if not QUALIFIED.match(qid):
-                problems.add(
-                    f"'{qid}' is not a question id; use stage.question (like 'imaging.next-steps')", key_location
-                )
-                continue
-            locations[qid] = key_location
-            picks = _picks(qid, value, raw.value_location(qid), known_ids, problems, locations)
-            if picks is not None:
-                answers.append((qid, picks))
-    problems.raise_if_any()
-    return AnswerSheet(str(student).strip(), str(case), tuple(answers), shown, locations)
-
-
-def _picks(
-    qid: str,
-    value: Any,
-    location: Location,
-    known_ids: set[str],
-    problems: Problems,
-    locations: dict[str, Location],
-) -> tuple[str, ...] | None:
-    if isinstance(value, str):
-        items, item_locations = [value], [location]
-    elif isinstance(value, YamlList):
-        items = list(value)
-        item_locations = [value.item_location(i) for i in range(len(value))]
-    else:
-        problems.add(
-            f"answer to '{qid}' must be a list of option ids (or [] to pick none); got {_shown(value)}", location
-        )
-        return None
-    clean: list[str] = []
-    bad = False
-    for index, (item, loc) in enumerate(zip(items, item_locations, strict=True)):
-        if not isinstance(item, str) or not item.strip():
-            problems.add(f"answer to '{qid}': each pick must be an option id (text); got {_shown(item)}", loc)
-            bad = True
-        elif item in clean:
-            problems.add(f"answer to '{qid}': '{item}' is picked twice", loc)
-            bad = True
-        elif known_ids and item not in known_ids:
-            problems.add(f"answer to '{qid}': unknown option '{item}'{did_you_mean(item, sorted(known_ids))}", loc)
-            bad = True
-        else:
-            locations[f"{qid}[{index}]"] = loc
-            clean.append(item)
-    return None if bad else tuple(clean)
-
-
-def check_answers(sheet: AnswerSheet, case: Case) -> None:
-    """Check ``sheet`` against ``case``: the case ID, every question ID and
-    every pick (did-you-mean for each); all problems are raised together."""
-    problems = Problems()
-    fallback = Location(sheet.path, 1, 1)
-    if sheet.case != case.id:
-        problems.add(
-            f"this answer file is for case '{sheet.case}', not '{case.id}'", sheet.location_of("case") or fallback
-        )
-    questions = {qualified_id(stage, q): q for _, stage, q in iter_questions(case)}
-    for qid, picks in sheet.answers:
-        question = questions.get(qid)
-        if question is None:
-            problems.add(
-                f"unknown question '{qid}' in case '{case.id}'{did_you_mean(qid, questions)}",
-                sheet.location_of(qid) or fallback,
-            )
-            continue
-        for index, pick in enumerate(picks):
-            if pick not in question.options:
-                problems.add(
-                    f"'{pick}' is not an option of question '{qid}'{did_you_mean(pick, question.options)}",
-                    sheet.location_of(f"{qid}[{index}]") or sheet.location_of(qid) or fallback,
-                )
-    problems.raise_if_any()
 
 
 def check_key(case: Case, vocab: Vocabulary, inferences: list[Inference]) -> None:

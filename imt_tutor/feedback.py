@@ -51,7 +51,7 @@ from .models import (
     Not,
     RuleBase,
 )
-from .scoring import QuestionScore, score_case, score_question
+from .scoring import CaseScore, QuestionScore, score_case, score_question, score_unanswered
 
 __all__ = [
     "DIFFERENTIAL",
@@ -148,6 +148,8 @@ class CaseKey:
     engine: str
     stages: tuple[StageKey, ...]
     questions: tuple[QuestionKey, ...]
+    teaser: str = ""
+    hint_penalty: float = 0.0
 
     def question(self, qid: str) -> QuestionKey:
         for q in self.questions:
@@ -249,7 +251,16 @@ def build_key(
                 question.expect_nothing_reason,
             )
         )
-    return CaseKey(case.id, case.title, case.summary, getattr(engine, "name", "?"), tuple(stages), tuple(questions))
+    return CaseKey(
+        case.id,
+        case.title,
+        case.summary,
+        getattr(engine, "name", "?"),
+        tuple(stages),
+        tuple(questions),
+        case.teaser,
+        case.hint_penalty,
+    )
 
 
 # --------------------------------------------------------------------- grading
@@ -258,8 +269,9 @@ def build_key(
 @dataclass(frozen=True)
 class GradedAnswer:
     qid: str
-    picks: tuple[str, ...]
+    picks: tuple[str, ...] | None  # None: not answered
     score: QuestionScore
+    hints: int = 0
 
 
 @dataclass(frozen=True)
@@ -271,26 +283,59 @@ class GradedCase:
     def points(self) -> float:
         return score_case(a.score for a in self.answers).points
 
+    @property
+    def total(self) -> CaseScore:
+        return score_case(a.score for a in self.answers)
 
-def grade(question: QuestionKey, picks: Iterable[str]) -> GradedAnswer:
-    """Score ``picks`` for one question from the key alone."""
+
+def grade(
+    question: QuestionKey, picks: Iterable[str] | None, *, hints: int = 0, hint_penalty: float = 0.0
+) -> GradedAnswer:
+    """Score ``picks`` for one question from the key alone (``None``: unanswered, 0 points)."""
+    if picks is None:
+        return GradedAnswer(question.qid, None, score_unanswered(question.expected), hints)
     chosen = tuple(dict.fromkeys(picks))
     unknown = [p for p in chosen if p not in question.option_ids]
     if unknown:
         raise ValueError(f"not an option of {question.qid}: {unknown[0]!r}")
     rules: dict[str, str] = {}
+    gaps: dict[str, str] = {}
+    partial: list[str] = []
     for entry in question.options:
         if entry.verdict == EXPECTED and entry.because:
             rules[entry.option] = entry.because[0]
         elif entry.gaps:
             rules[entry.option] = entry.gaps[0].rule
-    score = score_question(chosen, question.expected, question.option_ids, accepted=question.accepted, rules=rules)
-    return GradedAnswer(question.qid, chosen, score)
+        if entry.kind is not None:
+            gaps[entry.option] = entry.kind
+        if entry.kind == LESS_SPECIFIC:
+            partial.append(entry.option)
+    score = score_question(
+        chosen,
+        question.expected,
+        question.option_ids,
+        accepted=question.accepted,
+        partial=partial,
+        gaps=gaps,
+        rules=rules,
+        hints=hints,
+        hint_penalty=hint_penalty,
+    )
+    return GradedAnswer(question.qid, chosen, score, hints)
 
 
-def grade_case(key: CaseKey, answers: Mapping[str, Iterable[str]]) -> GradedCase:
-    """Every answered question of ``answers`` (qid -> picks), in case order."""
-    return GradedCase(key.case_id, tuple(grade(q, answers[q.qid]) for q in key.questions if q.qid in answers))
+def grade_case(
+    key: CaseKey, answers: Mapping[str, Iterable[str]], hints: Mapping[str, int] | None = None
+) -> GradedCase:
+    """Every question of the case, in case order: the answered ones graded,
+    the others unanswered (0 points)."""
+    used = hints or {}
+    return GradedCase(
+        key.case_id,
+        tuple(
+            grade(q, answers.get(q.qid), hints=used.get(q.qid, 0), hint_penalty=key.hint_penalty) for q in key.questions
+        ),
+    )
 
 
 # --------------------------------------------------------------------- JSON
@@ -359,6 +404,8 @@ def key_to_json(key: CaseKey) -> dict[str, Any]:
         "title": key.title,
         "summary": key.summary,
         "engine": key.engine,
+        "teaser": key.teaser,
+        "hint_penalty": key.hint_penalty,
         "stages": [
             {
                 "id": s.stage_id,
@@ -468,4 +515,13 @@ def key_from_json(data: Mapping[str, Any]) -> CaseKey:
         )
         for q in data["questions"]
     )
-    return CaseKey(data["case"], data["title"], data["summary"], data["engine"], stages, questions)
+    return CaseKey(
+        data["case"],
+        data["title"],
+        data["summary"],
+        data["engine"],
+        stages,
+        questions,
+        data["teaser"],
+        data["hint_penalty"],
+    )

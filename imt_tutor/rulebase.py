@@ -18,7 +18,10 @@ from .models import AllOf, AnyOf, Condition, Is, Known, Not, Rule, RuleBase, Voc
 from .vocabulary import load_vocabulary, where
 
 KEBAB = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+RULE_FILE_KEYS = ("rules",)
 RULE_KEYS = ("id", "when", "then", "explanation", "source")
+# The keys of a condition mapping besides fact and conclusion keys.
+CONDITION_KEYS = ("all", "any", "not", "known", "unknown")
 VOCABULARY_FILE = "vocabulary.yaml"
 # The fidelity table (each fact of the source document -> the rules that encode
 # it) lives beside the rules but is not a rule file.
@@ -44,6 +47,17 @@ def load_rulebase(directory: str | Path) -> RuleBase:
 def parse_rule_files(vocab: Vocabulary, documents: list[tuple[str, Any]]) -> RuleBase:
     """Validate loaded rule documents (path, data) against ``vocab``."""
     problems = Problems()
+    rules = parse_rules(vocab, documents, problems)
+    problems.raise_if_any()
+    base = RuleBase(vocab, rules)
+    check_chaining(base, problems)
+    problems.raise_if_any()
+    return RuleBase(vocab, order_rules(base.rules))
+
+
+def parse_rules(vocab: Vocabulary, documents: list[tuple[str, Any]], problems: Problems) -> tuple[Rule, ...]:
+    """The valid rules of ``documents``, as written; every problem (duplicate IDs
+    across documents included) is added to ``problems``, none is raised."""
     rules: list[Rule] = []
     seen: dict[str, Location | None] = {}
     for path, data in documents:
@@ -51,9 +65,9 @@ def parse_rule_files(vocab: Vocabulary, documents: list[tuple[str, Any]]) -> Rul
             problems.add("a rule file must be a mapping with a 'rules' list", Location(path, 1, 1))
             continue
         for key in data:
-            if key != "rules":
+            if key not in RULE_FILE_KEYS:
                 problems.add(
-                    f"unknown key '{key}' in a rule file{did_you_mean(key, ['rules'])}", data.key_location(key)
+                    f"unknown key '{key}' in a rule file{did_you_mean(key, RULE_FILE_KEYS)}", data.key_location(key)
                 )
         raw_rules = data.get("rules")
         if not isinstance(raw_rules, YamlList) or not raw_rules:
@@ -69,11 +83,7 @@ def parse_rule_files(vocab: Vocabulary, documents: list[tuple[str, Any]]) -> Rul
                 continue
             seen[rule.id] = rule.location
             rules.append(rule)
-    problems.raise_if_any()
-    base = RuleBase(vocab, tuple(rules))
-    _check_chaining(base, problems)
-    problems.raise_if_any()
-    return RuleBase(vocab, order_rules(base.rules))
+    return tuple(rules)
 
 
 def _parse_rule(vocab: Vocabulary, raw: Any, loc: Location, problems: Problems) -> Rule | None:
@@ -197,9 +207,7 @@ def _parse_entry(
     conclusion = vocab.conclusion(key)
     entry = fact or conclusion
     if entry is None:
-        choices = (
-            [f.id for f in vocab.facts] + [c.id for c in vocab.conclusions] + ["all", "any", "not", "known", "unknown"]
-        )
+        choices = [f.id for f in vocab.facts] + [c.id for c in vocab.conclusions] + list(CONDITION_KEYS)
         problems.add(f"{label}: unknown fact or conclusion '{key}'{did_you_mean(key, choices)}", loc)
         return None
     if not values:
@@ -293,7 +301,8 @@ def _steps(vocab: Vocabulary, raw: YamlMap, field_name: str, label: str, problem
 # --------------------------------------------------------------------- chaining
 
 
-def _check_chaining(base: RuleBase, problems: Problems) -> None:
+def check_chaining(base: RuleBase, problems: Problems) -> None:
+    """Rules needing a conclusion no rule draws, and rules that depend on each other in a cycle."""
     graph = rule_graph(base.rules)
     for rule in base.rules:
         for cond in rule.conclusion_conditions():

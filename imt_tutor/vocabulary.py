@@ -31,6 +31,13 @@ from .models import (
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 # Names the engines use for their own bookkeeping; a fact may not take them.
 RESERVED_KEYS = ("kind", "sid", "id")
+# The keys each part of the vocabulary may have (the JSON Schema and the authoring guide use them too).
+VOCABULARY_KEYS = ("sections", "facts", "conclusions", "next_steps", "contradictions")
+FACT_KEYS = ("label", "description", "multi", "values")
+CONCLUSION_KEYS = ("label", "description", "values")
+STEP_KEYS = ("label", "description", "done_when")
+TERM_KEYS = ("label", "description")
+CONCLUSION_TERM_KEYS = (*TERM_KEYS, "restates")
 
 
 def where(container: Any, key: Any = None, *, value: bool = True) -> Location | None:
@@ -70,7 +77,7 @@ def _terms(node: Any, what: str, problems: Problems, fact_keys: Collection[str] 
     if not isinstance(node, YamlMap) or not node:
         problems.add(f"{what} must be a non-empty mapping of id: {{label, description}}", where(node))
         return ()
-    allowed = ("label", "description") if fact_keys is None else ("label", "description", "restates")
+    allowed = TERM_KEYS if fact_keys is None else CONCLUSION_TERM_KEYS
     terms = []
     for term_id, body in node.items():
         if not SNAKE.match(term_id):
@@ -104,7 +111,7 @@ def parse_vocabulary(data: Any, path: str) -> Vocabulary:
     problems = Problems()
     if not isinstance(data, YamlMap):
         raise DataError("the vocabulary must be a mapping", Location(path, 1, 1))
-    _check_keys(data, ("sections", "facts", "conclusions", "next_steps", "contradictions"), "the vocabulary", problems)
+    _check_keys(data, VOCABULARY_KEYS, "the vocabulary", problems)
 
     sections: list[str] = []
     raw_sections = data.get("sections")
@@ -130,7 +137,7 @@ def parse_vocabulary(data: Any, path: str) -> Vocabulary:
             if not isinstance(body, YamlMap):
                 problems.add(f"fact '{key}' needs label, description and values", where(raw_facts, key))
                 continue
-            _check_keys(body, ("label", "description", "multi", "values"), f"fact '{key}'", problems)
+            _check_keys(body, FACT_KEYS, f"fact '{key}'", problems)
             multi = body.get("multi", False)
             if not isinstance(multi, bool):
                 problems.add(f"'multi' of fact '{key}' must be true or false", where(body, "multi"))
@@ -158,7 +165,7 @@ def parse_vocabulary(data: Any, path: str) -> Vocabulary:
             if not isinstance(body, YamlMap):
                 problems.add(f"conclusion '{key}' needs label, description and values", where(raw_conclusions, key))
                 continue
-            _check_keys(body, ("label", "description", "values"), f"conclusion '{key}'", problems)
+            _check_keys(body, CONCLUSION_KEYS, f"conclusion '{key}'", problems)
             conclusions.append(
                 ConclusionKey(
                     key,
@@ -180,7 +187,7 @@ def parse_vocabulary(data: Any, path: str) -> Vocabulary:
             if not isinstance(body, YamlMap):
                 problems.add(f"next step '{step_id}' needs label and description", where(raw_steps, step_id))
                 continue
-            _check_keys(body, ("label", "description", "done_when"), f"next step '{step_id}'", problems)
+            _check_keys(body, STEP_KEYS, f"next step '{step_id}'", problems)
             steps.append(
                 NextStep(
                     step_id,

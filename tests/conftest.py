@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from imt_tutor.cases import load_cases
-from imt_tutor.data import cases_dir, rules_dir
 from imt_tutor.engines import durable as durable_module
 from imt_tutor.engines.builtin import BuiltinEngine
+from imt_tutor.files import cases_dir, rules_dir
 from imt_tutor.models import Case, RuleBase, Vocabulary
 from imt_tutor.rulebase import load_rulebase
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imt_tutor.data import rules_dir
 from imt_tutor.engines.builtin import BuiltinEngine, check, closure
+from imt_tutor.files import rules_dir
 from imt_tutor.models import Facts
 from imt_tutor.rulebase import load_rulebase
 

@@ -1,8 +1,7 @@
-"""Tests of the case format (imt_tutor.cases), the bundled vignettes and answer files."""
+"""Tests of the case format (imt_tutor.cases) and the bundled vignettes (answer files: test_answers.py)."""
 
 from __future__ import annotations
 
-import io
 import re
 import textwrap
 from pathlib import Path
@@ -13,27 +12,24 @@ from hypothesis import strategies as st
 
 from imt_tutor.cases import (
     QUESTION_KINDS,
-    check_answers,
     derived_answer,
     expected_answer,
     facts_at,
     find_case,
     iter_questions,
-    load_answers,
     load_case,
     load_cases,
     option_label,
     qualified_id,
 )
-from imt_tutor.files import cases_dir, rules_dir
 from imt_tutor.engines.builtin import BuiltinEngine
 from imt_tutor.errors import DataError, Location
-from imt_tutor.models import AnswerSheet, Case, Facts, Question, RuleBase, Stage, Vocabulary
+from imt_tutor.files import cases_dir, rules_dir
+from imt_tutor.models import Case, Facts, Question, RuleBase, Stage, Vocabulary
 from imt_tutor.rulebase import load_rulebase
 
 DATA = Path(__file__).parent / "data"
 BAD_CASES = DATA / "cases"
-ANSWERS = DATA / "answers"
 
 DOCUMENT_SITES = {"lung", "abdomen", "pelvis", "liver", "bladder", "retroperitoneum"}
 
@@ -545,132 +541,6 @@ def test_find_case(vocab: Vocabulary, cases: tuple[Case, ...]) -> None:
     )
     with pytest.raises(DataError, match="cannot read file"):
         find_case("no/such/case.yaml", cases_dir(), vocab)
-
-
-# --------------------------------------------------------------------- answer files
-
-
-@pytest.fixture(scope="module")
-def lung_case(vocab: Vocabulary) -> Case:
-    return find_case("lung-cough-alk-positive", cases_dir(), vocab)
-
-
-def test_valid_answer_sheet(vocab: Vocabulary, lung_case: Case) -> None:
-    path = ANSWERS / "valid.yaml"
-    sheet = load_answers(path, vocab)
-    assert sheet.student == "A. Student"
-    assert sheet.case == "lung-cough-alk-positive"
-    assert sheet.answers == (
-        ("presentation.next-steps", ("cross_sectional_imaging",)),
-        ("imaging.next-steps", ("biopsy",)),
-        ("imaging.working-diagnosis", ("mass_under_investigation",)),
-        ("imaging.differential", ()),
-    )
-    assert sheet.picks("imaging.differential") == ()
-    assert sheet.picks("surgery.next-steps") is None
-    assert sheet.location_of("imaging.next-steps") == Location(str(path), 5, 3)
-    assert sheet.location_of("imaging.next-steps[0]") == Location(str(path), 5, 23)
-    check_answers(sheet, lung_case)
-    # Locations do not take part in equality.
-    assert sheet == AnswerSheet(sheet.student, sheet.case, sheet.answers, sheet.path)
-
-
-def test_answers_from_a_stream(lung_case: Case) -> None:
-    data = (ANSWERS / "valid.yaml").read_bytes()
-    sheet = load_answers(io.BytesIO(data), display_path="<stdin>")
-    assert sheet.path == "<stdin>" and len(sheet.answers) == 4
-    check_answers(sheet, lung_case)
-
-
-@pytest.mark.parametrize(
-    ("name", "expected"),
-    [
-        ("alias_bomb.yaml", ["1:10: anchors and aliases are not allowed"]),
-        ("python_tag.yaml", ["1:10: python tags are not allowed: !!python/object/apply:os.system"]),
-        ("top_level_list.yaml", ["1:1: expected a mapping at the top level, found a list"]),
-        (
-            "unknown_key.yaml",
-            [
-                "3:1: unknown key 'answer' in an answer file (did you mean 'answers'?); "
-                "expected student, case, answers",
-                "1:1: an answer file needs 'answers'",
-            ],
-        ),
-        ("answers_not_mapping.yaml", ["3:10: 'answers' must be a mapping of stage.question: [option ids]"]),
-        (
-            "picks_not_strings.yaml",
-            [
-                "4:54: answer to 'presentation.next-steps': each pick must be an option id (text); got 3",
-                "4:57: answer to 'presentation.next-steps': each pick must be an option id (text); got true",
-                "5:23: answer to 'imaging.next-steps' must be a list of option ids (or [] to pick none); got a mapping",
-                "6:24: answer to 'imaging.differential' must be a list of option ids (or [] to pick none); got nothing",
-            ],
-        ),
-        (
-            "bad_student_and_case.yaml",
-            [
-                "1:10: 'student' must be non-empty text",
-                "2:7: 'case' must be a case id (kebab-case, like 'lung-cough-alk-positive'); got 'Lung Cough'",
-                "4:3: 'not-qualified' is not a question id; use stage.question",
-            ],
-        ),
-    ],
-)
-def test_hostile_answer_files(vocab: Vocabulary, name: str, expected: list[str]) -> None:
-    path = ANSWERS / name
-    with pytest.raises(DataError) as excinfo:
-        load_answers(path, vocab)
-    lines = str(excinfo.value).splitlines()
-    assert len(lines) == len(expected), lines
-    for line, want in zip(lines, expected, strict=True):
-        assert line.startswith(f"{path}:{want}"), (line, want)
-
-
-@pytest.mark.parametrize(
-    ("name", "expected"),
-    [
-        (
-            "unknown_question.yaml",
-            "4:3: unknown question 'presentation.next-step' in case 'lung-cough-alk-positive' "
-            "(did you mean 'presentation.next-steps'?)",
-        ),
-        (
-            "unknown_option.yaml",
-            "4:29: 'cross_sectional_imagin' is not an option of question 'presentation.next-steps' "
-            "(did you mean 'cross_sectional_imaging'?)",
-        ),
-        (
-            "case_mismatch.yaml",
-            "2:7: this answer file is for case 'lung-no-mass-on-imaging', not 'lung-cough-alk-positive'",
-        ),
-    ],
-)
-def test_answers_checked_against_the_case(lung_case: Case, name: str, expected: str) -> None:
-    path = ANSWERS / name
-    sheet = load_answers(path)
-    with pytest.raises(DataError) as excinfo:
-        check_answers(sheet, lung_case)
-    assert str(excinfo.value) == f"{path}:{expected}"
-
-
-def test_answers_with_vocabulary_reject_unknown_ids(vocab: Vocabulary) -> None:
-    path = ANSWERS / "unknown_option.yaml"
-    with pytest.raises(DataError) as excinfo:
-        load_answers(path, vocab)
-    assert str(excinfo.value) == (
-        f"{path}:4:29: answer to 'presentation.next-steps': unknown option 'cross_sectional_imagin' "
-        "(did you mean 'cross_sectional_imaging'?)"
-    )
-
-
-def test_answer_picked_twice_and_missing_keys(tmp_path: Path) -> None:
-    path = write(tmp_path, "a.yaml", "student: S\nanswers:\n  a.b: [biopsy, biopsy]\n")
-    with pytest.raises(DataError) as excinfo:
-        load_answers(path)
-    assert str(excinfo.value).splitlines() == [
-        f"{path}:1:1: an answer file needs 'case'",
-        f"{path}:3:17: answer to 'a.b': 'biopsy' is picked twice",
-    ]
 
 
 # --------------------------------------------------------------------- contradictions, empty and restating questions

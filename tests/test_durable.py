@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imt_tutor import data
+from imt_tutor import files
 from imt_tutor.engines import durable as engine_mod
 from imt_tutor.engines.builtin import BuiltinEngine
 from imt_tutor.engines.durable import (
@@ -55,10 +55,10 @@ from imt_tutor.vocabulary import load_vocabulary, parse_facts
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
-BASE = load_rulebase(data.rules_dir())
+BASE = load_rulebase(files.rules_dir())
 VOCAB = BASE.vocabulary
 BUILTIN = BuiltinEngine(BASE)
-EXAMPLES = sorted(data.examples_dir().glob("*.yaml"))
+EXAMPLES = sorted(files.examples_dir().glob("*.yaml"))
 SYNTHETIC = "synthetic.yaml"
 
 
@@ -91,7 +91,7 @@ def assert_same(got: Inference, want: Inference) -> None:
 
 def rule_files(text: str) -> RuleBase:
     """A small rule base over the bundled vocabulary."""
-    vocab = load_vocabulary(data.rules_dir() / "vocabulary.yaml")
+    vocab = load_vocabulary(files.rules_dir() / "vocabulary.yaml")
     return parse_rule_files(vocab, [("t.yaml", load_yaml_text(text, "t.yaml"))])
 
 
@@ -454,7 +454,7 @@ def test_hash_colliding_names_are_rejected():
 
 
 SURVIVES = """
-from imt_tutor.data import rules_dir
+from imt_tutor.files import rules_dir
 from imt_tutor.engines.durable import DurableEngine
 from imt_tutor.models import Facts
 from imt_tutor.rulebase import load_rulebase

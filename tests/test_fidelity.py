@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from imt_tutor import data
+from imt_tutor import files
 from imt_tutor.engines import durable as durable_engine
 from imt_tutor.engines import make_engine
 from imt_tutor.engines.builtin import BuiltinEngine
@@ -39,12 +39,12 @@ IMT = "myofibroblastic_spindle_cells_with_inflammatory_infiltrate"
 
 @pytest.fixture(scope="module")
 def base():
-    return load_rulebase(data.rules_dir())
+    return load_rulebase(files.rules_dir())
 
 
 @pytest.fixture(scope="module")
 def table(base) -> FidelityTable:
-    return load_fidelity(fidelity_path(data.rules_dir()), base)
+    return load_fidelity(fidelity_path(files.rules_dir()), base)
 
 
 @pytest.fixture(scope="module", params=["builtin", "durable_rules"])
@@ -81,8 +81,8 @@ def write(tmp_path: Path, text: str, name: str = FIDELITY_FILE) -> Path:
 
 
 def test_fidelity_path_is_beside_the_rules():
-    path = fidelity_path(data.rules_dir())
-    assert path == data.rules_dir() / FIDELITY_FILE
+    path = fidelity_path(files.rules_dir())
+    assert path == files.rules_dir() / FIDELITY_FILE
     assert path.is_file()
 
 

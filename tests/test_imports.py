@@ -28,7 +28,7 @@ DURABLE = ("durable", "durable_rules", "durable_rules_engine")
 # design.md, "Walls": each layer imports only those below it (and its own).
 LAYERS: list[tuple[str, ...]] = [
     ("imt_tutor", "imt_tutor.errors", "imt_tutor.models", "imt_tutor.scoring"),
-    ("imt_tutor.files", "imt_tutor.loading", "imt_tutor.data"),  # data: the bundled folders (files.py to be)
+    ("imt_tutor.files", "imt_tutor.loading"),
     (
         "imt_tutor.vocabulary",
         "imt_tutor.rulebase",
@@ -38,7 +38,7 @@ LAYERS: list[tuple[str, ...]] = [
         "imt_tutor.fidelity",
     ),
     ("imt_tutor.engines",),
-    ("imt_tutor.explain", "imt_tutor.feedback"),
+    ("imt_tutor.explain", "imt_tutor.feedback", "imt_tutor.whatif"),
     ("imt_tutor.transcript", "imt_tutor.grading", "imt_tutor.check", "imt_tutor.schema"),
     ("imt_tutor.render", "imt_tutor.report"),  # report: the infer report, a renderer until it moves into render/
     ("imt_tutor.runner",),

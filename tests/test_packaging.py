@@ -42,7 +42,7 @@ def test_unpacked_wheel_finds_its_own_rules(wheel, tmp_path):
     zipfile.ZipFile(wheel).extractall(tmp_path)
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
-        "from imt_tutor.data import rules_dir, cases_dir;"
+        "from imt_tutor.files import rules_dir, cases_dir;"
         "from imt_tutor.rulebase import load_rulebase;"
         "print(rules_dir()); print(cases_dir()); print(len(load_rulebase(rules_dir()).rules))"
     )

@@ -17,7 +17,7 @@ import pytest
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX only")
 
 LUNG = "lung-cough-alk-positive"
-PROMPT = b"Your answer (numbers or IDs; 'help' for commands): "
+PROMPT = b"Your answer? ('help' for commands) "
 TIMEOUT = 60.0
 
 
@@ -186,3 +186,32 @@ def test_ctrl_c_right_after_the_prompt_is_never_lost(tmp_path: Path) -> None:
             term.kill()
         assert status == 130, (attempt, term.text)
         assert "Interrupted." in term.text
+
+
+def test_a_whole_case_at_60_columns_breaks_no_word(tmp_path: Path) -> None:
+    """A student on a narrow terminal: every line fits in 60 columns, so the
+    terminal never has to break a word (our wrapping never does)."""
+    import subprocess
+
+    exe = script()
+    env = environment(tmp_path) | {"COLUMNS": "60", "LINES": "40"}
+    key = subprocess.run([exe, "key", LUNG], capture_output=True, text=True, env=env, check=True).stdout
+    answers = [
+        line.split(":", 1)[1].strip().strip("[]").replace(" ", "") or "-"
+        for line in key.splitlines()
+        if line.startswith("  ") and not line.lstrip().startswith("#")
+    ]
+    transcript = tmp_path / "t.json"
+    term = Terminal([exe, "run", LUNG, "--transcript", str(transcript)], env)
+    try:
+        for answer in answers:
+            term.expect(b"('help' for commands) ")
+            term.send(answer.encode() + b"\n")
+        status = term.wait()
+    finally:
+        term.kill()
+    assert status == 0, term.text
+    assert "Total: 13.00 / 13.00 (100.0%)" in term.text
+    prompt = "('help' for commands) "  # what the student types after it is theirs to wrap
+    long = [line for line in term.text.splitlines() if len(line.split(prompt)[0]) > 60 and str(tmp_path) not in line]
+    assert long == [], long

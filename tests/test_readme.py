@@ -7,9 +7,10 @@ import re
 from pathlib import Path
 
 from imt_tutor import DISCLAIMER
-from imt_tutor.cases import check_answers, load_answers, load_case
-from imt_tutor.data import rules_dir
+from imt_tutor.answers import check_answers, load_answers
+from imt_tutor.cases import load_case
 from imt_tutor.engines.builtin import BuiltinEngine
+from imt_tutor.files import rules_dir
 from imt_tutor.loading import load_yaml_file, load_yaml_text
 from imt_tutor.rulebase import NOT_RULE_FILES, load_rulebase, parse_rule_files
 

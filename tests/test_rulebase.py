@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from imt_tutor.data import rules_dir
 from imt_tutor.errors import DataError, DataErrors
+from imt_tutor.files import rules_dir
 from imt_tutor.graph import rule_graph
 from imt_tutor.loading import load_yaml_file
 from imt_tutor.models import AllOf, Is

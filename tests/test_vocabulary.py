@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from imt_tutor.data import rules_dir
 from imt_tutor.errors import DataError, DataErrors, did_you_mean
+from imt_tutor.files import rules_dir
 from imt_tutor.loading import load_yaml_text
 from imt_tutor.vocabulary import load_vocabulary, parse_fact_options, parse_facts, parse_vocabulary
 

@@ -110,6 +110,20 @@ COMMANDS: dict[str, LazyCommand] = {
     "cases": LazyCommand(
         "imt_tutor.cli.cases:cases_command", "List the fictional teaching cases: ID, title, summary, stages."
     ),
+    "check": LazyCommand(
+        "imt_tutor.cli.check:check_command", "Check rules, vocabulary and cases: every problem at once."
+    ),
+    "grade": LazyCommand(
+        "imt_tutor.cli.grade:grade_command", "Grade answer files into a gradebook, feedback files and an item analysis."
+    ),
+    "export": LazyCommand("imt_tutor.cli.export:export_group", "Export the cases as browser pages or LMS quizzes."),
+    "graph": LazyCommand(
+        "imt_tutor.cli.check:graph_command", "Draw the rule network: facts, rules, conclusions, steps."
+    ),
+    "new-case": LazyCommand(
+        "imt_tutor.cli.check:new_case_command", "Write a fictional skeleton case that check passes."
+    ),
+    "vocab": LazyCommand("imt_tutor.cli.check:vocab_command", "List every fact, conclusion and next step, or KEY."),
     "infer": LazyCommand(
         "imt_tutor.cli.infer:infer", "Infer conclusions and next steps from the facts of a fictional patient."
     ),

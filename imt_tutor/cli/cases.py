@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from .. import DISCLAIMER
-from ..cases import load_cases
+from ..check import escape, load_cases_reporting
+from ..models import Case
 from ..render.text import wrap_lines
 from . import CONTEXT
 from .common import CASES_DIR_OPTION, State, cases_folder
@@ -20,6 +21,9 @@ __all__ = ["cases_command"]
     "cases",
     context_settings=CONTEXT,
     help=f"""List the fictional teaching cases: ID, title, summary, stages.
+
+A file of the folder that is not a valid case is reported on standard error,
+one line per problem (and the exit code is 1); the good cases are still listed.
 
 \b
 {DISCLAIMER}
@@ -33,10 +37,23 @@ Examples:
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @CASES_DIR_OPTION
-@click.pass_obj
-def cases_command(state: State, fmt: str, cases_dir: Path | None) -> None:
+@click.pass_context
+def cases_command(ctx: click.Context, fmt: str, cases_dir: Path | None) -> None:
+    state: State = ctx.obj
     folder = cases_folder(cases_dir)
-    cases = load_cases(folder, state.base.vocabulary)
+    cases, problems = load_cases_reporting(folder, state.base.vocabulary)
+    bad = [f"{escape(str(p))} [{p.code}]" for p in problems]
+    files = len({p.location.path for p in problems if p.location is not None})
+    try:
+        _list(cases, folder, fmt, bad, files)
+    finally:
+        for line in bad:
+            click.echo(line, err=True)
+    if bad:
+        ctx.exit(1)
+
+
+def _list(cases: list[Case], folder: Path, fmt: str, bad: list[str], files: int) -> None:
     if fmt == "json":
         doc = {
             "cases": [
@@ -50,6 +67,7 @@ def cases_command(state: State, fmt: str, cases_dir: Path | None) -> None:
                 }
                 for c in cases
             ],
+            "problems": bad,
             "disclaimer": DISCLAIMER,
         }
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
@@ -57,5 +75,12 @@ def cases_command(state: State, fmt: str, cases_dir: Path | None) -> None:
     lines = [f"*** {DISCLAIMER} ***", "", f"{len(cases)} fictional cases (cases folder: {folder}):"]
     for c in cases:
         lines += ["", f"{c.id}  ({len(c.stages)} stages)", f"  {c.title}", f"  {c.summary}"]
+    if bad:
+        what = (
+            "1 file of the folder is not a valid case"
+            if files == 1
+            else f"{files} files of the folder are not valid cases"
+        )
+        lines += ["", f"{what}: see the problems on standard error."]
     lines += ["", "Work through one with: imt-tutor run CASE_ID"]
     click.echo("\n".join(wrap_lines(lines)))

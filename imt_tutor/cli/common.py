@@ -10,9 +10,9 @@ from pathlib import Path
 import click
 
 from ..cases import find_case
-from ..data import cases_dir as cases_dir_default
-from ..data import rules_dir
 from ..engines import Engine, make_engine
+from ..files import cases_dir as cases_dir_default
+from ..files import rules_dir
 from ..models import Case, RuleBase
 from ..rulebase import load_rulebase
 

@@ -6,15 +6,18 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
 import click
 
 from .. import DISCLAIMER
-from ..cases import check_answers, load_answers
+from ..answers import check_answers, load_answers
 from ..engines import engine_label
 from ..errors import DataError, Location
+from ..files import write_atomic
+from ..loading import dump_yaml
 from ..models import AnswerSheet
 from ..runner import CaseRun, Console, Feedback, Item, play, show_lines
 from ..transcript import AnswerRecord, Transcript, default_transcript_path, load_transcript, now, save_transcript
@@ -25,14 +28,16 @@ from .console import ClickConsole, StreamConsole, colour_allowed
 __all__ = ["key_command", "run_command"]
 
 
-def _resume_command(ctx: click.Context, case_ref: str, transcript: Path | None, cases_dir: Path | None) -> str:
+def _resume_command(
+    ctx: click.Context, case_ref: str, transcript: Path | None, cases_dir: Path | None, flag: str = "--resume"
+) -> str:
     words = ["imt-tutor"]
     top = ctx.parent.params if ctx.parent is not None else {}
     if top.get("rules_dir"):
         words += ["--rules-dir", str(top["rules_dir"])]
     if top.get("engine", "auto") != "auto":
         words += ["--engine", str(top["engine"])]
-    words += ["run", case_ref, "--resume"]
+    words += ["run", case_ref, flag]
     if transcript is not None:
         words += ["--transcript", str(transcript)]
     if cases_dir is not None:
@@ -43,13 +48,18 @@ def _resume_command(ctx: click.Context, case_ref: str, transcript: Path | None, 
 class _Saver:
     """Keeps the run's transcript and rewrites it (atomically) after each answer."""
 
-    def __init__(self, path: Path, transcript: Transcript) -> None:
+    def __init__(self, path: Path, transcript: Transcript, run: CaseRun) -> None:
         self.path = path
         self.transcript = transcript
+        self.run = run
         self.saved = False
 
+    def help_of(self, qid: str) -> dict[str, object] | None:
+        used = self.run.help.get(qid)
+        return used.as_json() if used is not None and used.any() else None
+
     def __call__(self, item: Item, feedback: Feedback) -> None:
-        record = AnswerRecord(item.qid, feedback.picks, feedback.score.points, now())
+        record = AnswerRecord(item.qid, feedback.picks, feedback.score.points, now(), self.help_of(item.qid))
         updated = self.transcript.with_answer(record)
         save_transcript(self.path, updated)
         self.transcript = updated  # only what is on disk counts as saved
@@ -80,10 +90,36 @@ def _open_transcript(run: CaseRun, path: Path, resume: bool, restart: bool, stud
             Location(str(path)),
         )
     answered = saved.answered()
+    for record in saved.answers:
+        if record.help:
+            used = run.help_for(record.question)
+            used.hints = int(record.help.get("hints", 0) or 0)
     for item in run.items:
         if item.qid in answered:
-            run.answer(item.qid, answered[item.qid])
+            run.answer(item.qid, answered[item.qid])  # scores are recomputed from the picks, never read
     return saved
+
+
+def _save_answers(path: Path, run: CaseRun, student: str | None) -> None:
+    """The run's answers as an answers file in the format 'grade' and 'run --answers' read."""
+    doc: dict[str, object] = {
+        "student": student or "anonymous",
+        "case": run.case.id,
+        "submitted_at": now(),
+        "answers": {item.qid: list(run.answers[item.qid]) for item in run.items if item.qid in run.answers},
+    }
+    hints = {qid: h.hints for qid, h in run.help.items() if h.hints}
+    if hints:
+        doc["hints"] = hints
+    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n" if path.suffix == ".json" else dump_yaml(doc)
+    write_atomic(path, text, make_parents=True, what="cannot save the answers file")
+
+
+def _width() -> int:
+    """The terminal's width (at most 80), or 80 when output is not a terminal."""
+    if not sys.stdout.isatty():
+        return 80
+    return min(80, max(40, shutil.get_terminal_size((80, 24)).columns))
 
 
 def _stopped(saver: _Saver, resume_hint: str, why: str) -> None:
@@ -105,10 +141,16 @@ def _stopped(saver: _Saver, resume_hint: str, why: str) -> None:
     help=f"""Work through a fictional CASE (an ID from 'imt-tutor cases', or a case file),
 question by question, with every expected answer explained by the rules.
 
-Answer with option numbers or IDs, comma-separated. At any prompt: help, why,
-why-not STEP, hint, facts, quit. Without a terminal, answers are read from
-standard input, one line per question (same syntax); --answers FILE takes them
-from an answers file instead (see 'imt-tutor key').
+Answer with option numbers or IDs, comma-separated (yes or no where a question
+has one option). At any prompt: help, why, why-not N, hint, how, facts, back,
+quit. Without a terminal, answers are read from standard input, one line per
+question (same syntax); --answers FILE takes them from an answers file instead
+(see 'imt-tutor key'); a question it leaves out scores 0.
+
+Each answer scores 0 to 1: all right is 1; the share of the expected options
+picked, minus a cost per wrong pick (a pick the case's facts rule out costs
+twice a premature one; picking every option scores at most 0.2); a true but
+less specific working diagnosis earns half; an unanswered question scores 0.
 
 The transcript is saved after every answer (--transcript PATH, default: your
 data folder, e.g. ~/.local/share/imt-tutor/transcripts/CASE.json). Ctrl-C or
@@ -121,7 +163,8 @@ data folder, e.g. ~/.local/share/imt-tutor/transcripts/CASE.json). Ctrl-C or
 Examples:
   imt-tutor run lung-cough-alk-positive
   imt-tutor run lung-cough-alk-positive --resume
-  imt-tutor run lung-cough-alk-positive --answers my-answers.yaml --restart
+  imt-tutor run lung-cough-alk-positive --answers my-answers.yaml --restart --summary
+  imt-tutor run lung-cough-alk-positive --student "A. Student" --save-answers mine.yaml
   printf '1\\n2\\n' | imt-tutor run my-case.yaml --transcript /tmp/t.json
 """,
 )
@@ -140,6 +183,15 @@ Examples:
 )
 @click.option("--resume", is_flag=True, help="Continue the saved run at its first unanswered question.")
 @click.option("--restart", is_flag=True, help="Start over, replacing a saved run.")
+@click.option("--student", metavar="NAME", help="Your name (or ID), kept in the transcript and the answers file.")
+@click.option(
+    "--save-answers",
+    "save_answers",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write your answers to this answers file (the format 'grade' reads; .json or .yaml).",
+)
+@click.option("--summary", is_flag=True, help="With --answers: print only the final summary.")
+@click.option("--show-rules", is_flag=True, help="Name the rule behind each explanation.")
 @CASES_DIR_OPTION
 @click.pass_context
 def run_command(
@@ -149,6 +201,10 @@ def run_command(
     transcript_path: Path | None,
     resume: bool,
     restart: bool,
+    student: str | None,
+    save_answers: Path | None,
+    summary: bool,
+    show_rules: bool,
     cases_dir: Path | None,
 ) -> None:
     state: State = ctx.obj
@@ -156,6 +212,8 @@ def run_command(
         raise click.UsageError("--resume and --restart exclude each other")
     if resume and answers_file is not None:
         raise click.UsageError("--resume continues at the prompt or from standard input, not from --answers")
+    if summary and answers_file is None:
+        raise click.UsageError("--summary needs --answers FILE")
     base = state.base
     case = find_case_in(state, case_ref, cases_dir)
     path = transcript_path or default_transcript_path(case.id)
@@ -163,7 +221,7 @@ def run_command(
     if answers_file is not None:
         sheet = load_answers(answers_file)  # check_answers then checks every pick against its question
         check_answers(sheet, case)
-    run = CaseRun(base, state.engine(ctx), case)
+    run = CaseRun(base, state.engine(ctx), case, show_rules=show_rules, width=_width())
     run.check_key()
     if not (resume or restart) and sheet is None and path.exists() and sys.stdin.isatty():
         # A student at a terminal who starts the same case again: offer to continue.
@@ -171,30 +229,43 @@ def run_command(
             resume = True
         elif click.confirm("Start over and replace it?", default=False):
             restart = True
-    transcript = _open_transcript(run, path, resume, restart, sheet.student if sheet else None)
-    saver = _Saver(path, transcript)
+    name = student or (sheet.student if sheet else None)
+    transcript = _open_transcript(run, path, resume, restart, name)
+    name = name or transcript.student
+    saver = _Saver(path, transcript, run)
     stdin = sys.stdin
     interactive = sheet is None and stdin.isatty()
     output = ClickConsole(color=colour_allowed())
     console: Console = output if interactive or sheet is not None else StreamConsole(output, stdin.readline)
 
-    def from_sheet(item: Item) -> tuple[str, ...]:
+    def from_sheet(item: Item) -> tuple[str, ...] | None:
         assert sheet is not None
         picks = sheet.picks(item.qid)
         if picks is None:
-            output.show("(not answered in the answers file: counted as picking nothing)", "warn")
-            return ()
-        show_lines(output, [f"Answer: {', '.join(picks) or 'nothing'}"])
+            if not summary:
+                output.show("(not answered in the answers file: 0 points)", "warn")
+            return None
+        if not summary:
+            show_lines(output, [f"Answer: {', '.join(picks) or 'nothing'}"])
         return picks
 
     hint = _resume_command(ctx, case_ref, transcript_path, cases_dir)
+    again = _resume_command(ctx, case_ref, transcript_path, cases_dir, "--restart")
     # The run says itself why it stopped and how to go on, so these do not reach the group's boundary.
     try:
         finished = play(
-            run, console, interactive=interactive, save=saver, answers=from_sheet if sheet is not None else None
+            run,
+            console,
+            interactive=interactive,
+            save=saver,
+            answers=from_sheet if sheet is not None else None,
+            restart=again,
+            summary_only=summary,
         )
     except (KeyboardInterrupt, click.Abort):
         _stopped(saver, hint, "Interrupted.")
+        if save_answers is not None:
+            _save_answers(save_answers, run, name)
         ctx.exit(INTERRUPTED)
     except EOFError:
         _stopped(saver, hint, "End of input before the last question.")
@@ -202,10 +273,14 @@ def run_command(
     except DataError as e:
         _stopped(saver, hint, "\n".join(error_lines(e)))
         ctx.exit(e.exit_code)
+    if save_answers is not None:
+        _save_answers(save_answers, run, name)
     if not finished:
         _stopped(saver, hint, "Stopped.")
-    elif saver.saved or resume:
+    elif (saver.saved or resume) and not summary:
         click.echo(f"Transcript saved in:\n  {path}")
+    if save_answers is not None and not summary:
+        click.echo(f"Answers saved in:\n  {save_answers}")
 
 
 def _yaml_id(text: str) -> str:
