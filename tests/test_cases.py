@@ -24,9 +24,8 @@ from imt_tutor.cases import (
 )
 from imt_tutor.engines.builtin import BuiltinEngine
 from imt_tutor.errors import DataError, Location
-from imt_tutor.files import cases_dir, rules_dir
+from imt_tutor.files import cases_dir
 from imt_tutor.models import Case, Facts, Question, RuleBase, Stage, Vocabulary
-from imt_tutor.rulebase import load_rulebase
 
 DATA = Path(__file__).parent / "data"
 BAD_CASES = DATA / "cases"
@@ -42,18 +41,8 @@ EMPTY_BY_DESIGN = {
 
 
 @pytest.fixture(scope="module")
-def base() -> RuleBase:
-    return load_rulebase(rules_dir())
-
-
-@pytest.fixture(scope="module")
-def vocab(base: RuleBase) -> Vocabulary:
-    return base.vocabulary
-
-
-@pytest.fixture(scope="module")
-def cases(vocab: Vocabulary) -> tuple[Case, ...]:
-    return load_cases(cases_dir(), vocab)
+def cases(bundled_cases: tuple[Case, ...]) -> tuple[Case, ...]:
+    return bundled_cases  # the shared fixture of conftest.py, under this module's short name
 
 
 def errors_of(excinfo: pytest.ExceptionInfo[DataError]) -> list[DataError]:
@@ -626,3 +615,18 @@ def test_a_question_that_restates_the_reveal_is_an_error(tmp_path: Path, base: R
     case = load_case(write(tmp_path, "minimal.yaml", text), base.vocabulary)
     problems = _key_problems(base, case)
     assert "only restates what this stage reveals (Resectability -> Surgery not feasible)" in problems
+
+
+def test_every_bundled_case_has_a_teaser_that_gives_nothing_away(cases: tuple[Case, ...]) -> None:
+    for case in cases:
+        assert case.teaser, case.id
+        assert "fictional" in case.teaser.lower(), case.id
+        for spoiler in ("ALK", "excised", "removed", "recur", "metasta", "unresectable", "IMT"):
+            assert spoiler.lower() not in case.teaser.lower(), (case.id, spoiler)
+
+
+def test_hint_penalty_is_a_number_from_0_to_1(tmp_path: Path, vocab: Vocabulary) -> None:
+    case = load_case(write(tmp_path, "minimal.yaml", MINIMAL + "    hint_penalty: 0.1\n"), vocab)
+    assert case.hint_penalty == 0.1
+    with pytest.raises(DataError, match="'hint_penalty' must be a number from 0 to 1"):
+        load_case(write(tmp_path, "minimal.yaml", MINIMAL + "    hint_penalty: 2\n"), vocab)

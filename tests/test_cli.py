@@ -212,7 +212,7 @@ def test_cases_json() -> None:
     lung = next(c for c in doc["cases"] if c["id"] == LUNG)
     case = next(c for c in load_cases(cases_dir(), load_rulebase(rules_dir()).vocabulary) if c.id == LUNG)
     assert lung["stages"] == len(case.stages) and lung["questions"] == sum(len(s.questions) for s in case.stages)
-    assert lung["title"] and lung["summary"]
+    assert lung["title"] and lung["teaser"] and "summary" not in lung
     assert doc["disclaimer"] == DISCLAIMER
 
 
@@ -736,3 +736,15 @@ def test_rules_by_section_without_a_fidelity_table(tmp_path: Path) -> None:
     result = invoke(["--rules-dir", str(tmp_path / "rules"), "rules", "--by-section"])
     assert result.exit_code == 1
     assert result.output.startswith(f"{tmp_path / 'rules' / 'fidelity.yaml'}: cannot read file")
+
+
+def test_cases_show_a_teaser_and_the_instructor_the_summary() -> None:
+    student = invoke(["cases"])
+    instructor = invoke(["cases", "--instructor"])
+    assert student.exit_code == instructor.exit_code == 0
+    flat = " ".join(student.output.split())
+    assert "A fictional primary-school teacher has had a cough for weeks" in flat
+    assert "completely removed" not in flat  # no outcome before the case is worked
+    assert "completely removed" in " ".join(instructor.output.split())
+    doc = json.loads(invoke(["cases", "--instructor", "--format", "json"]).output)
+    assert all(c["summary"] and c["teaser"] for c in doc["cases"])

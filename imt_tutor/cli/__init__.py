@@ -108,7 +108,8 @@ class LazyCommand:
 # that 'imt-tutor --help' imports none of the command modules (a test checks they agree).
 COMMANDS: dict[str, LazyCommand] = {
     "cases": LazyCommand(
-        "imt_tutor.cli.cases:cases_command", "List the fictional teaching cases: ID, title, summary, stages."
+        "imt_tutor.cli.cases:cases_command",
+        "List the fictional teaching cases: ID, title, a teaser that gives nothing away, stages.",
     ),
     "check": LazyCommand(
         "imt_tutor.cli.check:check_command", "Check rules, vocabulary and cases: every problem at once."

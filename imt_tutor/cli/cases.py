@@ -20,7 +20,9 @@ __all__ = ["cases_command"]
 @click.command(
     "cases",
     context_settings=CONTEXT,
-    help=f"""List the fictional teaching cases: ID, title, summary, stages.
+    help=f"""List the fictional teaching cases: ID, title, a teaser that gives nothing
+away, stages. --instructor shows each case's summary instead (which may tell
+how the case ends).
 
 A file of the folder that is not a valid case is reported on standard error,
 one line per problem (and the exit code is 1); the good cases are still listed.
@@ -31,21 +33,23 @@ one line per problem (and the exit code is 1); the good cases are still listed.
 \b
 Examples:
   imt-tutor cases
+  imt-tutor cases --instructor
   imt-tutor cases --format json
   imt-tutor cases --cases-dir my-cases/
 """,
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--instructor", is_flag=True, help="Show each case's summary (it may give the outcome away).")
 @CASES_DIR_OPTION
 @click.pass_context
-def cases_command(ctx: click.Context, fmt: str, cases_dir: Path | None) -> None:
+def cases_command(ctx: click.Context, fmt: str, instructor: bool, cases_dir: Path | None) -> None:
     state: State = ctx.obj
     folder = cases_folder(cases_dir)
     cases, problems = load_cases_reporting(folder, state.base.vocabulary)
     bad = [f"{escape(str(p))} [{p.code}]" for p in problems]
     files = len({p.location.path for p in problems if p.location is not None})
     try:
-        _list(cases, folder, fmt, bad, files)
+        _list(cases, folder, fmt, bad, files, instructor)
     finally:
         for line in bad:
             click.echo(line, err=True)
@@ -53,14 +57,15 @@ def cases_command(ctx: click.Context, fmt: str, cases_dir: Path | None) -> None:
         ctx.exit(1)
 
 
-def _list(cases: list[Case], folder: Path, fmt: str, bad: list[str], files: int) -> None:
+def _list(cases: list[Case], folder: Path, fmt: str, bad: list[str], files: int, instructor: bool) -> None:
     if fmt == "json":
         doc = {
             "cases": [
                 {
                     "id": c.id,
                     "title": c.title,
-                    "summary": c.summary,
+                    "teaser": c.teaser,
+                    **({"summary": c.summary} if instructor else {}),
                     "stages": len(c.stages),
                     "questions": sum(len(s.questions) for s in c.stages),
                     "path": c.path,
@@ -74,7 +79,8 @@ def _list(cases: list[Case], folder: Path, fmt: str, bad: list[str], files: int)
         return
     lines = [f"*** {DISCLAIMER} ***", "", f"{len(cases)} fictional cases (cases folder: {folder}):"]
     for c in cases:
-        lines += ["", f"{c.id}  ({len(c.stages)} stages)", f"  {c.title}", f"  {c.summary}"]
+        blurb = c.summary if instructor or not c.teaser else c.teaser
+        lines += ["", f"{c.id}  ({len(c.stages)} stages)", f"  {c.title}", f"  {blurb}"]
     if bad:
         what = (
             "1 file of the folder is not a valid case"
