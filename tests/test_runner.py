@@ -36,6 +36,11 @@ LUNG = "lung-cough-alk-positive"
 DATA = Path(__file__).parent / "data" / "transcripts"
 
 
+def one_command(text: str) -> str:
+    """The resume command as one line: the CLI prints it indented and continued with a backslash."""
+    return text.replace("Continue with:\n  ", "Continue with: ").replace(" \\\n    ", " ")
+
+
 def case_named(case_id: str) -> Case:
     return next(c for c in CASES if c.id == case_id)
 
@@ -390,7 +395,7 @@ def test_transcript_is_written_after_every_answer(tmp_path: Path, monkeypatch: p
     doc = json.loads(t.read_text(encoding="utf-8"))
     assert doc["version"] and doc["updated_at"] and doc["score"]["answered"] == 3
     assert "End of input before the last question." in result.stderr
-    assert f"Continue with: imt-tutor run {LUNG} --resume --transcript {t}" in result.stderr
+    assert f"Continue with: imt-tutor run {LUNG} --resume --transcript {t}" in one_command(result.stderr)
     assert "Traceback" not in result.output
 
 
@@ -444,7 +449,7 @@ def test_resume_uses_the_default_transcript_in_the_data_folder(tmp_path: Path) -
     result = invoke(["run", LUNG, "--resume"], tmp_path, "quit\n")
     assert result.exit_code == 0
     assert "Resuming at question 2 of 13." in result.stdout
-    assert f"Continue with: imt-tutor run {LUNG} --resume\n" in result.stderr
+    assert f"Continue with: imt-tutor run {LUNG} --resume\n" in one_command(result.stderr)
 
 
 def test_an_existing_transcript_is_never_overwritten_silently(tmp_path: Path) -> None:
@@ -554,7 +559,9 @@ def test_quit_saves_and_says_how_to_resume(tmp_path: Path) -> None:
     t = tmp_path / "t.json"
     result = invoke(["--engine", "builtin", "run", LUNG, "--transcript", str(t)], tmp_path, "1\nquit\n")
     assert result.exit_code == 0
-    assert f"Continue with: imt-tutor --engine builtin run {LUNG} --resume --transcript {t}" in result.stderr
+    assert f"Continue with: imt-tutor --engine builtin run {LUNG} --resume --transcript {t}" in one_command(
+        result.stderr
+    )
 
 
 def test_a_bad_piped_line_is_an_error_with_its_line_number(tmp_path: Path) -> None:

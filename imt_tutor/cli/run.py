@@ -19,7 +19,7 @@ from ..errors import DataError, Location
 from ..files import write_atomic
 from ..loading import dump_yaml
 from ..models import AnswerSheet
-from ..runner import CaseRun, Console, Feedback, Item, play, show_lines
+from ..runner import CaseRun, Console, Feedback, Item, command_lines, play, show_lines
 from ..transcript import AnswerRecord, Transcript, default_transcript_path, load_transcript, now, save_transcript
 from . import CONTEXT, INTERRUPTED, error_lines
 from .common import CASES_DIR_OPTION, State, find_case_in
@@ -132,7 +132,9 @@ def _stopped(saver: _Saver, resume_hint: str, why: str) -> None:
         return
     answers = f"{count} answers so far are" if count != 1 else "1 answer so far is"
     click.echo(f"Your {answers} saved in {saver.path}", err=True)
-    click.echo(f"Continue with: {resume_hint}", err=True)
+    click.echo("Continue with:", err=True)
+    for line in command_lines(resume_hint):
+        click.echo(line, err=True)
 
 
 @click.command(
