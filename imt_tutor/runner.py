@@ -21,7 +21,7 @@ from typing import Protocol
 from . import DISCLAIMER
 from .cases import check_key, facts_at, iter_questions, option_label, qualified_id
 from .engines import Engine
-from .errors import DataError, Location, did_you_mean
+from .errors import DataError, Location, did_you_mean, shown
 from .explain import why_not
 from .feedback import WORKING_DIAGNOSIS, CaseKey, GradedAnswer, build_key, grade
 from .graph import rule_graph
@@ -145,7 +145,9 @@ class CaseRun:
     def item(self, qid: str) -> Item:
         found = self._by_qid.get(qid)
         if found is None:
-            raise DataError(f"unknown question '{qid}' in case '{self.case.id}'{did_you_mean(qid, self._by_qid)}")
+            raise DataError(
+                f"unknown question '{shown(qid)}' in case '{self.case.id}'{did_you_mean(qid, self._by_qid)}"
+            )
         return found
 
     def signature(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -257,7 +259,9 @@ class CaseRun:
         chosen = None if picks is None else tuple(dict.fromkeys(picks))
         for pick in chosen or ():
             if pick not in options:
-                raise DataError(f"'{pick}' is not an option of question '{qid}'{did_you_mean(pick, options)}")
+                raise DataError(
+                    f"'{shown(pick)}' is not an option of question '{shown(qid)}'{did_you_mean(pick, options)}"
+                )
         used = self.help_for(qid).hints
         graded = grade(self.key.question(qid), chosen, hints=used, hint_penalty=self.key.hint_penalty)
         feedback = short_feedback(self.vocab, self.key, graded, show_rules=self.show_rules, width=self.width)
@@ -488,9 +492,9 @@ class CaseRun:
                 continue
             question = self.key.question(item.qid)
             picks = self.answers.get(item.qid, ())
-            said = ", ".join(self.label(item, p) for p in picks) or "nothing"
+            said = "you said " + (", ".join(self.label(item, p) for p in picks) or "nothing")
             if self.graded[item.qid].picks is None:
-                said = "no answer"
+                said = "not answered"
             wanted = ", ".join(self.label(item, e) for e in question.expected) or "nothing"
             firing = next(
                 (f for e in question.expected for f in question.option(e).how if f.rule in question.option(e).because),
@@ -498,7 +502,7 @@ class CaseRun:
             )
             because = f", because {firing.explanation[0].lower()}{firing.explanation[1:]}" if firing else ""
             reread = f" Reread: {firing.source}" if firing else ""
-            lines.append(f"- {item.qid}: you said {said}; expected {wanted}{because}{reread}")
+            lines.append(f"- {item.qid}: {said}; expected {wanted}{because}{reread}")
             if item.stage_index not in lost_stages:
                 lost_stages.append(item.stage_index)
         out: list[str] = []
@@ -538,8 +542,7 @@ def _either(items: list[str]) -> str:
 
 def _shown(text: str, limit: int = 40) -> str:
     """Untrusted text as it may be echoed: control characters escaped, length capped."""
-    escaped = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-    return escaped if len(escaped) <= limit else escaped[: limit - 1] + "…"
+    return shown(text, limit)
 
 
 # --------------------------------------------------------------------- the loop
