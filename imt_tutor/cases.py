@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import DataError, Location, Problems, did_you_mean
+from .errors import WARNING, DataError, Location, Problems, did_you_mean, shown
 from .loading import YamlList, YamlMap, load_yaml_file
 from .models import Case, Facts, Inference, Question, Stage, Vocabulary
 from .rulebase import KEBAB
@@ -39,7 +39,7 @@ __all__ = [
 QUESTION_KINDS = ("next_steps", "conclusion")
 WORKING_DIAGNOSIS = "working_diagnosis"
 
-QUALIFIED = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*\.[a-z0-9]+(-[a-z0-9]+)*$")
+QUALIFIED = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*\.[a-z0-9]+(-[a-z0-9]+)*\Z")  # whole: no trailing newline
 
 CASE_KEYS = ("id", "title", "teaser", "summary", "fictional", "hint_penalty", "stages")
 STAGE_KEYS = ("id", "narrative", "reveal", "questions", "teaching_points")
@@ -83,11 +83,26 @@ IDENTIFIER_KEYS = frozenset(
         "email",
     }
 )
-# Calendar dates (2001-02-03, 3/2/01, 03.02.2001) look like dates of birth.
+_MONTH = (
+    r"(?:[Jj]an(?:uary)?|[Ff]eb(?:ruary)?|[Mm]ar(?:ch)?|[Aa]pr(?:il)?|[Mm]ay|[Jj]une?|[Jj]uly?|[Aa]ug(?:ust)?"
+    r"|[Ss]ep(?:t(?:ember)?)?|[Oo]ct(?:ober)?|[Nn]ov(?:ember)?|[Dd]ec(?:ember)?)"
+)
+_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
+# Calendar dates in their common written forms (2001-02-03, 2001/02/03, 3/2/01,
+# 03-02-2001, 03.02.2001, 3 February 2001, 3rd Feb 2001, March 3, 2001): cases
+# are fictional and use ages and durations. A year alone ("in 2001") is allowed.
+# (Plain regular expressions: they also go into the JSON Schemas.)
 DATE_PATTERNS = (
-    re.compile(r"\b\d{4}-\d{2}-\d{2}\b"),
+    re.compile(r"\b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b"),
     re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b"),
-    re.compile(r"\b\d{1,2}\.\d{1,2}\.\d{4}\b"),
+    re.compile(r"\b\d{1,2}[-.]\d{1,2}[-.]\d{4}\b"),
+    re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}\.?,?\s+\d{{4}}\b"),
+    re.compile(rf"\b{_MONTH}\.?\s+{_DAY},?\s+\d{{4}}\b"),
+)
+# A title, or "patient", followed by a capitalised name: "patient John Smith", "Mrs Jones".
+NAME_PATTERN = re.compile(
+    r"\b(?:[Pp]atient|Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?\s+(?!(?:The|This|That|With|And|Has|Had|Is|Was)\b)"
+    r"[A-Z][a-z]+(?:[-' ][A-Z][a-z]+)*"
 )
 
 
@@ -197,6 +212,13 @@ def _is_text(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
+def _at_offset(location: Location | None, text: str, offset: int) -> Location | None:
+    """Where character ``offset`` of a one-line plain scalar starting at ``location`` is (else ``location``)."""
+    if location is None or location.line <= 0 or "\n" in text[:offset]:
+        return location
+    return Location(location.path, location.line, location.column + offset)
+
+
 def _date_in(text: str) -> str | None:
     for pattern in DATE_PATTERNS:
         match = pattern.search(text)
@@ -242,27 +264,36 @@ class _CaseParser:
             if (key, node.key_location(key)) in self.identifiers:
                 continue  # already reported as a patient identifier
             if key not in allowed:
-                self.add(f"unknown key '{key}' in {what}{did_you_mean(key, allowed)}", node.key_location(key))
+                self.add(f"unknown key '{shown(key)}' in {what}{did_you_mean(key, allowed)}", node.key_location(key))
 
     def text(self, node: YamlMap, key: str, what: str, *, required: bool = True) -> str:
         if key not in node:
             if required:
-                self.add(f"{what} needs '{key}'", node.location)
+                self.add(f"{what} needs '{shown(key)}'", node.location)
             return ""
         value = node[key]
         if not _is_text(value):
-            self.add(f"'{key}' of {what} must be non-empty text", where(node, key))
+            self.add(f"'{shown(key)}' of {what} must be non-empty text", where(node, key))
             return ""
         self.check_date(value, where(node, key), f"'{key}' of {what}")
         return str(value).strip()
 
     def check_date(self, text: str, location: Location | None, what: str) -> None:
+        """Dates (an error) and what looks like a patient's name (a warning) in case text."""
         date = _date_in(text)
         if date is not None:
             self.add(
-                f"{what} contains the date '{date}', which looks like a date of birth; "
-                "cases are fictional: use ages, not dates",
+                f"{what} contains the date '{shown(date)}'; cases are fictional: use ages and durations, not dates",
                 location,
+            )
+        name = NAME_PATTERN.search(text)
+        if name is not None:
+            self.problems.add(
+                f"{self.label}: {what} contains '{shown(name.group())}', which looks like a patient's name; "
+                "cases are fictional: say 'the patient' or 'a 34-year-old woman'",
+                _at_offset(location, text, name.start()),
+                code="identifier",
+                level=WARNING,
             )
 
     def parse(self, data: Any) -> Case | None:
@@ -270,7 +301,7 @@ class _CaseParser:
             self.problems.add("a case must be a mapping", Location(self.path, 1, 1))
             return None
         case_id = data.get("id")
-        if isinstance(case_id, str) and KEBAB.match(case_id):
+        if isinstance(case_id, str) and KEBAB.fullmatch(case_id):
             self.label = f"case '{case_id}'"
         else:
             stem = Path(self.path).stem
@@ -410,8 +441,8 @@ class _CaseParser:
         if "id" not in raw:
             self.add(f"a {what} needs an 'id' (kebab-case)", raw.location)
             return ""
-        if not isinstance(value, str) or not KEBAB.match(value):
-            self.add(f"{what} id must be kebab-case (like 'next-steps'); got {value!r}", where(raw, "id"))
+        if not isinstance(value, str) or not KEBAB.fullmatch(value):
+            self.add(f"{what} id must be kebab-case (like 'next-steps'); got '{shown(value)}'", where(raw, "id"))
             return ""
         return value
 
@@ -441,7 +472,7 @@ class _CaseParser:
             kind = None
         elif kind not in QUESTION_KINDS:
             self.add(
-                f"unknown question kind {kind!r} in {what}{did_you_mean(str(kind), QUESTION_KINDS)}; "
+                f"unknown question kind '{shown(kind)}' in {what}{did_you_mean(str(kind), QUESTION_KINDS)}; "
                 f"use {' or '.join(QUESTION_KINDS)}",
                 where(raw, "kind"),
             )
@@ -532,7 +563,7 @@ class _CaseParser:
                 )
             else:
                 self.add(
-                    f"unknown conclusion key {key!r} in {what}{did_you_mean(str(key), conclusion_ids)}",
+                    f"unknown conclusion key '{shown(key)}' in {what}{did_you_mean(str(key), conclusion_ids)}",
                     where(raw, "key"),
                 )
             return None
@@ -561,19 +592,19 @@ class _CaseParser:
         elif isinstance(value, str) and as_answer:
             items, locations = [value], [location]
         else:
-            self.add(f"'{field_name}' of {what} must be a list of ids", location)
+            self.add(f"'{shown(field_name)}' of {what} must be a list of ids", location)
             return None
         if not items and not allow_empty:
-            self.add(f"'{field_name}' of {what} must list at least one id", location)
+            self.add(f"'{shown(field_name)}' of {what} must list at least one id", location)
             return None
         clean: list[str] = []
         bad = False
         for item, loc in zip(items, locations, strict=True):
             if not isinstance(item, str):
-                self.add(f"'{field_name}' of {what} must list ids (text); got {_shown(item)}", loc)
+                self.add(f"'{shown(field_name)}' of {what} must list ids (text); got {_shown(item)}", loc)
                 bad = True
             elif item in clean:
-                self.add(f"'{item}' is listed twice in '{field_name}' of {what}", loc)
+                self.add(f"'{shown(item)}' is listed twice in '{shown(field_name)}' of {what}", loc)
                 bad = True
             elif choices is not None and item not in choices:
                 self.add(self.bad_option(item, field_name, what, kind, key, choices), loc)
@@ -599,15 +630,18 @@ def _display(path: str | os.PathLike[str], display_path: str | None) -> str:
 
 def load_case(path: str | os.PathLike[str], vocab: Vocabulary, *, display_path: str | None = None) -> Case:
     """Load and validate one case file; every problem is reported at once."""
-    shown = _display(path, display_path)
-    return parse_case(load_yaml_file(path, expect=dict, display_path=shown), vocab, shown)
+    where = _display(path, display_path)
+    return parse_case(load_yaml_file(path, expect=dict, display_path=where), vocab, where)
 
 
-def parse_case(data: Any, vocab: Vocabulary, path: str) -> Case:
+def parse_case(data: Any, vocab: Vocabulary, path: str, warnings: list[DataError] | None = None) -> Case:
     """Validate one loaded case document (``path``: where it was read from);
-    every problem is reported at once."""
+    every problem is reported at once. Warnings (which stop nothing) are added
+    to ``warnings`` when it is given."""
     problems = Problems()
     case = _CaseParser(vocab, path, problems).parse(data)
+    if warnings is not None:
+        warnings.extend(problems.warnings)
     problems.raise_if_any()
     if case is None:  # pragma: no cover - parse reports a problem whenever it gives up
         raise DataError("not a valid case", Location(path, 1, 1))
@@ -651,13 +685,15 @@ def find_case(ref: str, directory: str | os.PathLike[str], vocab: Vocabulary) ->
         return load_case(ref, vocab)
     folder = Path(directory)
     candidate = folder / f"{ref}.yaml"
-    if KEBAB.match(ref) and candidate.is_file():
+    if KEBAB.fullmatch(ref) and candidate.is_file():
         case = load_case(candidate, vocab)
         if case.id != ref:
             raise DataError(f"case '{case.id}': the file should be named '{case.id}.yaml'", case.location)
         return case
     known = sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
-    raise DataError(f"unknown case '{ref}'{did_you_mean(ref, known)}", Location(str(folder)), code="unknown-case")
+    raise DataError(
+        f"unknown case '{shown(ref)}'{did_you_mean(ref, known)}", Location(str(folder)), code="unknown-case"
+    )
 
 
 def check_key(case: Case, vocab: Vocabulary, inferences: list[Inference]) -> None:

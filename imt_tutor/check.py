@@ -251,7 +251,12 @@ CODES: tuple[CodeInfo, ...] = (
         ERROR,
         "A case carries something that looks like a patient identifier: a key such as `name`, `dob`, `mrn`, "
         "`address`, or a calendar date in its text (use ages).",
-        (r"looks like a patient identifier", r"looks like a date of birth"),
+        (
+            r"looks like a patient identifier",
+            r"looks like a date of birth",
+            r"contains the date '",
+            r"looks like a patient's name",
+        ),
     ),
     CodeInfo(
         "contradiction",
@@ -443,7 +448,10 @@ def display(path: Path) -> str:
 
 
 def _yaml_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix == ".yaml" and p.is_file())
+    """Every ``*.yaml`` entry of ``folder``: what is not a regular file (a FIFO, a
+    device, a folder) is kept, so that reading it reports it with its path
+    (:func:`imt_tutor.files.open_regular` never opens it)."""
+    return sorted(p for p in folder.iterdir() if p.suffix == ".yaml")
 
 
 def _sniff_rules(path: Path, loaded: dict[Path, Any], shown: str, problems: list[Problem]) -> bool | None:
@@ -771,11 +779,14 @@ def _load_cases(
         data = _loaded(path, shown, loaded, problems)
         if data is None:
             continue
+        warnings: list[Problem] = []
         try:
-            case = parse_case(data, vocab, shown)
+            case = parse_case(data, vocab, shown, warnings)
         except DataError as error:
             problems.extend(_unpack(error))
             continue
+        finally:
+            problems.extend(warnings)
         first = seen.get(case.id)
         if first is not None:
             problems.append(

@@ -11,6 +11,7 @@ never name command-line options.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -97,15 +98,51 @@ class EngineError(ImtTutorError):
 Problem = DataError
 
 
+# Control characters (C0, DEL, C1), line and paragraph separators, and the format
+# characters that reorder or hide text (bidi overrides and isolates, zero-width
+# characters, BOM): never echoed to a terminal as they are.
+UNSAFE_CHARACTERS = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f"
+    "\ufeff\ufff9-\ufffb\ud800-\udfff]"
+)
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    named = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def shown(text: object, limit: int | None = None) -> str:
+    """Untrusted text as it may be echoed in a message: every control or
+    invisible formatting character escaped (``\\n``, ``\\x1b``, ``\\u202e``), so it
+    can neither act on a terminal nor split a message over two lines; cut to
+    ``limit`` characters (with ``…``) when given."""
+    escaped = UNSAFE_CHARACTERS.sub(_escape, str(text))
+    if limit is not None and len(escaped) > limit:
+        escaped = escaped[: max(limit - 1, 0)] + "…"
+    return escaped
+
+
+#: Words longer than this get no did-you-mean (every ID is far shorter).
+MAX_SUGGESTED = 200
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` for the closest choice, or ``""``."""
+    """`` (did you mean 'x'?)`` for the closest choice, or ``""`` (always ``""``
+    for a word longer than :data:`MAX_SUGGESTED` characters: nothing is that close)."""
+    if len(str(word)) > MAX_SUGGESTED:
+        return ""
     choices = list(choices)
     close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
     if not close:
         lowered = {c.lower(): c for c in choices}
         if str(word).lower() in lowered:
             close = [lowered[str(word).lower()]]
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    return f" (did you mean '{shown(close[0])}'?)" if close else ""
 
 
 class Problems:

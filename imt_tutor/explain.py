@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .engines.builtin import Check, check, holds
-from .errors import DataError, did_you_mean
+from .errors import DataError, did_you_mean, shown
 from .graph import rule_graph
 from .models import AllOf, AnyOf, Condition, Facts, Firing, Inference, Is, Known, Not, Rule, RuleBase, Vocabulary
 
@@ -214,7 +214,8 @@ def why_not(base: RuleBase, inference: Inference, step: str) -> WhyNot:
     vocab = base.vocabulary
     if vocab.step(step) is None:
         raise DataError(
-            f"unknown next step '{step}'{did_you_mean(step, [s.id for s in vocab.next_steps])}", code="unknown-step"
+            f"unknown next step '{shown(step)}'{did_you_mean(step, [s.id for s in vocab.next_steps])}",
+            code="unknown-step",
         )
     because = dict(inference.suggestions()).get(step, ())
     rules = [r for r in base.rules if step in r.suggest]

@@ -32,7 +32,9 @@ from .errors import DataError, Location
 __all__ = [
     "APP",
     "AtomicWriter",
+    "FileLock",
     "cases_dir",
+    "check_target",
     "data_dir",
     "default_transcript_path",
     "examples_dir",
@@ -89,19 +91,32 @@ def data_dir(env: Mapping[str, str] | None = None, platform: str | None = None, 
     """
     env = os.environ if env is None else env
     platform = sys.platform if platform is None else platform
-    home = Path.home() if home is None else home
     if platform.startswith("win"):
         for name in ("LOCALAPPDATA", "APPDATA"):
             value = env.get(name, "")
             if value:
                 return Path(value) / APP
-        return home / "AppData" / "Local" / APP
+        return _home(home) / "AppData" / "Local" / APP
     if platform == "darwin":
-        return home / "Library" / "Application Support" / APP
+        return _home(home) / "Library" / "Application Support" / APP
     xdg = env.get("XDG_DATA_HOME", "")
     if xdg and os.path.isabs(xdg):
         return Path(xdg) / APP
-    return home / ".local" / "share" / APP
+    return _home(home) / ".local" / "share" / APP
+
+
+def _home(home: Path | None) -> Path:
+    """The home folder, or a :class:`DataError` (code ``no-home``) when there is
+    none (``HOME`` unset and a user without a passwd entry, as in containers)."""
+    if home is not None:
+        return home
+    try:
+        found = Path.home()
+    except (RuntimeError, KeyError, OSError):
+        found = None
+    if found is None or not str(found) or not found.is_absolute():
+        raise DataError("there is no home folder to keep the user's data in", code="no-home")
+    return found
 
 
 def default_transcript_path(case_id: str, env: Mapping[str, str] | None = None) -> Path:
@@ -202,6 +217,117 @@ def read_capped(path: str | os.PathLike[str], limit: int, *, display_path: str |
 
 
 # --------------------------------------------------------------------- writing
+
+
+def check_target(path: str | os.PathLike[str], what: str = "cannot write file") -> None:
+    """Refuse, before anything is asked or computed, a file that could not be
+    written later: ``path`` must be a regular file or not exist, and its folder
+    (created if missing) must take a new file. Raises :class:`DataError`."""
+    target = Path(path)
+    shown = os.fsdecode(path)
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as error:
+        raise DataError(f"{what}: {error.strerror or error}", Location(shown), code="unwritable") from None
+    if mode is not None and not stat.S_ISREG(mode):
+        raise DataError(f"{what}: {_not_regular(mode)}", Location(shown), code="not-a-file")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as error:
+        raise DataError(f"{what}: {error.strerror or error}", Location(shown), code="unwritable") from None
+
+
+class FileLock:
+    """An exclusive lock for the life of a ``with`` block, on ``NAME.lock``
+    beside ``path`` (``fcntl.flock``, so the lock of a process that is gone is
+    free again: a stale lock is taken over). The lock file holds the PID of its
+    holder, and is removed when the lock is let go. Where ``fcntl`` is missing
+    (Windows) the lock file is created exclusively instead. A lock held by another process raises
+    :class:`DataError` (code ``locked``)."""
+
+    def __init__(self, path: str | os.PathLike[str], what: str = "this file is in use") -> None:
+        target = Path(path)
+        self.path = target.with_name(target.name + ".lock")
+        self.shown = os.fsdecode(path)
+        self.what = what
+        self.fd: int | None = None
+
+    def _busy(self, pid: str) -> DataError:
+        holder = f" (by process {pid})" if pid.isdigit() else ""
+        return DataError(f"{self.what}{holder}", Location(self.shown), code="locked")
+
+    def acquire(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            self._acquire_exclusive()
+            return
+        for _ in range(10):
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+            except OSError as error:
+                raise DataError(
+                    f"cannot lock: {error.strerror or error}", Location(self.shown), code="unwritable"
+                ) from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                pid = os.read(fd, 32).decode("ascii", "replace").strip()
+                os.close(fd)
+                raise self._busy(pid) from None
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except OSError:
+                same = False
+            if not same:  # removed by its last holder after we opened it: lock the new one
+                os.close(fd)
+                continue
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+            self.fd = fd
+            return
+        raise self._busy("")  # pragma: no cover - lost the race ten times
+
+    def _acquire_exclusive(self) -> None:  # pragma: no cover - Windows
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            try:
+                pid = self.path.read_text(encoding="ascii").strip()
+            except OSError:
+                pid = ""
+            raise self._busy(pid) from None
+        except OSError as error:
+            raise DataError(
+                f"cannot lock: {error.strerror or error}", Location(self.shown), code="unwritable"
+            ) from None
+        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        try:
+            self.path.unlink(missing_ok=True)
+        except OSError:
+            pass
+        os.close(self.fd)
+        self.fd = None
+
+    def __enter__(self) -> FileLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.release()
+
 
 _UMASK: int | None = None
 

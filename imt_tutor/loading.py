@@ -66,6 +66,18 @@ _BREAK_RE = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 # Characters YAML forbids in a stream (same set PyYAML and libyaml reject).
 _NON_PRINTABLE_RE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# What no scalar (key or value, YAML or JSON) may hold, however it was written
+# (raw or as an escape such as "\e" or "\u202e"): C0 controls but tab and
+# newline, DEL, C1 controls, and the bidirectional overrides and isolates.
+_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# The same, raw in a file (a carriage return is allowed there, in line ends).
+_RAW_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _control_message(char: str) -> str:
+    if "\u202a" <= char <= "\u202e" or "\u2066" <= char <= "\u2069":
+        return f"invalid character U+{ord(char):04X} (bidirectional override characters are not allowed)"
+    return f"invalid character U+{ord(char):04X} (control characters are not allowed)"
 
 
 class _Mark(Protocol):
@@ -370,6 +382,9 @@ def _build(text: str, path: str, loader_class: type[Any]) -> tuple[Any, Location
                 if event.tag is not None or event.anchor is not None:
                     _check_node_event(event, path)
                 raw = event.value
+                bad = _CONTROL_RE.search(raw)
+                if bad is not None:
+                    raise DataError(_control_message(bad.group()), to_location(path, event.start_mark), code="control")
                 if event.implicit[0]:
                     value = _plain_value(raw, event, path)
                 else:  # quoted or block scalar: always a string
@@ -528,13 +543,10 @@ def _parse(text: str, path: str, loader_class: type[Any]) -> tuple[Any, Location
 
 def _load_str(text: str, path: str, expect: type | tuple[type, ...] | None) -> Any:
     text = text.removeprefix("\ufeff")
-    bad = _NON_PRINTABLE_RE.search(text)
+    bad = _NON_PRINTABLE_RE.search(text) or _RAW_CONTROL_RE.search(text)
     if bad is not None:
         line, column = _position(text, bad.start())
-        raise DataError(
-            f"invalid character U+{ord(bad.group()):04X} (control characters are not allowed)",
-            Location(path, line, column),
-        )
+        raise DataError(_control_message(bad.group()), Location(path, line, column), code="control")
     value, location = _parse(text, path, _active_loader)
     _check_expect(value, location, expect)
     return value
@@ -643,6 +655,9 @@ class _JsonParser:
         value, end = _scanstring(self.text, index, True)
         if _SURROGATE_RE.search(value):
             raise self.error("invalid character escape (lone surrogate)", index - 1)
+        bad = _CONTROL_RE.search(value)
+        if bad is not None:
+            raise self.error(_control_message(bad.group()), index - 1, "control")
         return value, end
 
     def value(self, index: int, depth: int) -> tuple[Any, int]:

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .errors import DataError, Location, Problems, did_you_mean
+from .errors import DataError, Location, Problems, did_you_mean, shown
 from .graph import rule_graph
 from .loading import YamlList, YamlMap, load_yaml_file
 from .models import AllOf, AnyOf, Condition, Is, Known, Not, Rule, RuleBase, Vocabulary, walk
@@ -67,7 +67,8 @@ def parse_rules(vocab: Vocabulary, documents: list[tuple[str, Any]], problems: P
         for key in data:
             if key not in RULE_FILE_KEYS:
                 problems.add(
-                    f"unknown key '{key}' in a rule file{did_you_mean(key, RULE_FILE_KEYS)}", data.key_location(key)
+                    f"unknown key '{shown(key)}' in a rule file{did_you_mean(key, RULE_FILE_KEYS)}",
+                    data.key_location(key),
                 )
         raw_rules = data.get("rules")
         if not isinstance(raw_rules, YamlList) or not raw_rules:
@@ -91,7 +92,7 @@ def _parse_rule(vocab: Vocabulary, raw: Any, loc: Location, problems: Problems) 
         problems.add("a rule must be a mapping with id, when, then, explanation, source", loc)
         return None
     rule_id = raw.get("id")
-    if not isinstance(rule_id, str) or not KEBAB.match(rule_id):
+    if not isinstance(rule_id, str) or not KEBAB.fullmatch(rule_id):
         problems.add(
             f"rule id must be kebab-case (like 'mass-needs-biopsy'); got {rule_id!r}",
             where(raw, "id") if "id" in raw else loc,
@@ -101,10 +102,10 @@ def _parse_rule(vocab: Vocabulary, raw: Any, loc: Location, problems: Problems) 
     before = len(problems.errors)
     for key in raw:
         if key not in RULE_KEYS:
-            problems.add(f"{label}: unknown key '{key}'{did_you_mean(key, RULE_KEYS)}", raw.key_location(key))
+            problems.add(f"{label}: unknown key '{shown(key)}'{did_you_mean(key, RULE_KEYS)}", raw.key_location(key))
     for key in RULE_KEYS:
         if key not in raw:
-            problems.add(f"{label}: missing '{key}'", loc)
+            problems.add(f"{label}: missing '{shown(key)}'", loc)
 
     when: Condition | None = None
     if "when" in raw:
@@ -175,7 +176,7 @@ def _parse_entry(
     vloc = raw.value_location(key)
     if key in ("all", "any"):
         if not isinstance(value, YamlList) or not value:
-            problems.add(f"{label}: '{key}' takes a non-empty list of conditions", vloc)
+            problems.add(f"{label}: '{shown(key)}' takes a non-empty list of conditions", vloc)
             return None
         parts = [
             _parse_condition(
@@ -196,9 +197,9 @@ def _parse_entry(
         if not isinstance(value, str) or vocab.fact(value) is None:
             hint = did_you_mean(str(value), [f.id for f in vocab.facts])
             if isinstance(value, str) and vocab.conclusion(value) is not None:
-                problems.add(f"{label}: '{key}' tests observed facts; '{value}' is a conclusion", vloc)
+                problems.add(f"{label}: '{shown(key)}' tests observed facts; '{shown(value)}' is a conclusion", vloc)
             else:
-                problems.add(f"{label}: '{key}' needs a fact key; unknown fact '{value}'{hint}", vloc)
+                problems.add(f"{label}: '{shown(key)}' needs a fact key; unknown fact '{shown(value)}'{hint}", vloc)
             return None
         known = Known(value, loc)
         return known if key == "known" else Not(known, loc)
@@ -208,15 +209,17 @@ def _parse_entry(
     entry = fact or conclusion
     if entry is None:
         choices = [f.id for f in vocab.facts] + [c.id for c in vocab.conclusions] + list(CONDITION_KEYS)
-        problems.add(f"{label}: unknown fact or conclusion '{key}'{did_you_mean(key, choices)}", loc)
+        problems.add(f"{label}: unknown fact or conclusion '{shown(key)}'{did_you_mean(key, choices)}", loc)
         return None
     if not values:
-        problems.add(f"{label}: '{key}' needs at least one value", vloc)
+        problems.add(f"{label}: '{shown(key)}' needs at least one value", vloc)
         return None
     ok = True
     for v in values:
         if not isinstance(v, str) or v not in entry.value_ids:
-            problems.add(f"{label}: unknown value {v!r} for '{key}'{did_you_mean(str(v), entry.value_ids)}", vloc)
+            problems.add(
+                f"{label}: unknown value '{shown(v)}' for '{shown(key)}'{did_you_mean(str(v), entry.value_ids)}", vloc
+            )
             ok = False
     if not ok:
         return None
@@ -242,7 +245,7 @@ def _parse_then(
     for key in raw:
         if key not in THEN_KEYS:
             problems.add(
-                f"{label}: unknown key '{key}' in 'then'{did_you_mean(key, THEN_KEYS)}",
+                f"{label}: unknown key '{shown(key)}' in 'then'{did_you_mean(key, THEN_KEYS)}",
                 raw.key_location(key),
             )
     conclude: list[tuple[str, str]] = []
@@ -256,12 +259,15 @@ def _parse_then(
                 if entry is None:
                     hint = did_you_mean(key, [c.id for c in vocab.conclusions])
                     why = " (facts are observed, not concluded)" if vocab.fact(key) else ""
-                    problems.add(f"{label}: unknown conclusion '{key}'{hint}{why}", raw_conclude.key_location(key))
+                    problems.add(
+                        f"{label}: unknown conclusion '{shown(key)}'{hint}{why}", raw_conclude.key_location(key)
+                    )
                     continue
                 for v in value if isinstance(value, list) else [value]:
                     if not isinstance(v, str) or v not in entry.value_ids:
                         problems.add(
-                            f"{label}: unknown value {v!r} for '{key}'{did_you_mean(str(v), entry.value_ids)}",
+                            f"{label}: unknown value '{shown(v)}' for '{shown(key)}'"
+                            f"{did_you_mean(str(v), entry.value_ids)}",
                             raw_conclude.value_location(key),
                         )
                     elif (key, v) not in conclude:
@@ -290,7 +296,8 @@ def _steps(vocab: Vocabulary, raw: YamlMap, field_name: str, label: str, problem
         sloc = value.item_location(i) if isinstance(value, YamlList) else where(raw, field_name)
         if not isinstance(step, str) or vocab.step(step) is None:
             problems.add(
-                f"{label}: unknown next step {step!r}{did_you_mean(str(step), [s.id for s in vocab.next_steps])}",
+                f"{label}: unknown next step '{shown(step)}'"
+                f"{did_you_mean(str(step), [s.id for s in vocab.next_steps])}",
                 sloc,
             )
         elif step not in out:

@@ -190,6 +190,7 @@ FIELDS: dict[tuple[str, str], tuple[bool, str]] = {
     ("answers", "case"): (True, "The case ID."),
     ("answers", "answers"): (True, "`stage.question: [option ids]` (or one ID, or `[]` to pick nothing)."),
     ("answers", "submitted_at"): (False, "When: an ISO 8601 date and time with a time zone (`2026-03-02T09:30:00Z`)."),
+    ("answers", "hints"): (False, "`stage.question: n`: the hints used (written by the browser page and `run`)."),
     ("answers", "because"): (False, "Information only (written by `imt-tutor key --format json`)."),
     ("answers", "accepted"): (False, "Information only (written by `imt-tutor key --format json`)."),
     ("answers", "disclaimer"): (False, "Information only (written by `imt-tutor key --format json`)."),
@@ -617,6 +618,11 @@ def answers_schema(vocab: Vocabulary) -> dict[str, Any]:
                     "additionalProperties": False,
                 },
                 "submitted_at": {"type": ["string", "null"]},
+                "hints": {
+                    "type": ["object", "null"],
+                    "patternProperties": {ANY_CASE_QUALIFIED: {"type": "integer", "minimum": 0, "maximum": 100}},
+                    "additionalProperties": False,
+                },
                 "because": {"type": "object"},
                 "accepted": {"type": "object"},
                 "disclaimer": {"type": "string"},
@@ -691,7 +697,7 @@ def _message(error: Any) -> str:
         shown = ", ".join(choices) if len(choices) <= 12 else ", ".join(choices[:12]) + ", ..."
         return f"{error.instance!r} is not one of {shown}{did_you_mean(error.instance, choices)}"
     if error.validator == "not" and error.validator_value == {"pattern": DATE}:
-        return "the text holds a calendar date, which looks like a date of birth: use ages"
+        return "the text holds a calendar date: cases are fictional: use ages and durations, not dates"
     return str(error.message)
 
 

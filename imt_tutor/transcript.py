@@ -21,27 +21,32 @@ from typing import Any
 
 from . import DISCLAIMER, __version__
 from .errors import DataError, Location
-from .files import data_dir, default_transcript_path, write_atomic
+from .files import FileLock, check_target, data_dir, default_transcript_path, too_large, write_atomic
 from .loading import YamlList, YamlMap, load_json_file
 
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "MAX_BYTES",
+    "MAX_HINTS",
     "AnswerRecord",
     "Transcript",
     "data_dir",
     "default_transcript_path",
     "load_transcript",
+    "lock_transcript",
     "now",
     "save_transcript",
     "transcript_from_data",
     "transcript_json",
+    "transcript_target",
 ]
 
 FORMAT = "imt-tutor-transcript"
 FORMAT_VERSION = 1
+#: The one size limit of a transcript: checked when it is read, and before it is written.
 MAX_BYTES = 8 * 1024 * 1024
+MAX_HINTS = 100
 
 
 def now() -> str:
@@ -135,8 +140,25 @@ def save_transcript(path: str | os.PathLike[str], transcript: Transcript) -> Non
     Raises :class:`DataError` (``path: cannot save transcript: ...``) on failure;
     the old file, if any, is then left as it was.
     """
-    text = json.dumps(transcript_json(transcript), indent=2, ensure_ascii=False) + "\n"
-    write_atomic(path, text, make_parents=True, what="cannot save transcript")
+    data = (json.dumps(transcript_json(transcript), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    if len(data) > MAX_BYTES:  # never write what load_transcript would refuse
+        error = too_large(os.fsdecode(path), len(data), MAX_BYTES)
+        raise DataError("cannot save transcript: " + error.message.replace("file is", "it would be", 1), error.location)
+    write_atomic(path, data, make_parents=True, what="cannot save transcript")
+
+
+def transcript_target(path: str | os.PathLike[str]) -> None:
+    """Refuse, before the first question, a transcript path that cannot be
+    saved to: not a regular file (a folder, a FIFO, a device), or in a folder
+    that takes no new file. Raises :class:`DataError`."""
+    check_target(path, "cannot save transcript")
+
+
+def lock_transcript(path: str | os.PathLike[str]) -> FileLock:
+    """An exclusive lock on the transcript at ``path`` for a ``with`` block (the
+    life of a run): a second run on it raises :class:`DataError` (code
+    ``locked``); the lock of a process that is gone is taken over."""
+    return FileLock(path, "this transcript is in use by another run")
 
 
 # --------------------------------------------------------------------- loading
@@ -245,8 +267,11 @@ def _parse(data: Any) -> Transcript:
             not isinstance(used, dict)
             or not isinstance(used.get("hints", 0), int)
             or isinstance(used.get("hints"), bool)
+            or not 0 <= used.get("hints", 0) <= MAX_HINTS
         ):
-            raise _Bad(f"'help' of {where} must be an object with a whole number of hints")
+            raise _Bad(
+                f"'help' of {where} must be an object with a whole number of hints (0 to {MAX_HINTS})", item, "help"
+            )
         answers.append(AnswerRecord(qid, picks, float(points), answered_at, used))
     return Transcript(case or "", case_file, tuple(questions), tuple(answers), student, started, updated, written_by)
 

@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import DataError, Location, Problems, did_you_mean
+from .errors import DataError, Location, Problems, did_you_mean, shown
 from .loading import YamlList, YamlMap, load_yaml_file
 from .models import (
     ConclusionKey,
@@ -54,7 +54,7 @@ def _check_keys(node: YamlMap, allowed: Iterable[str], what: str, problems: Prob
     for key in node:
         if key not in allowed:
             problems.add(
-                f"unknown key '{key}' in {what}{did_you_mean(key, allowed)}",
+                f"unknown key '{shown(key)}' in {what}{did_you_mean(key, allowed)}",
                 node.key_location(key),
             )
 
@@ -63,10 +63,10 @@ def _text(node: YamlMap, key: str, what: str, problems: Problems, *, required: b
     value = node.get(key)
     if value is None:
         if required:
-            problems.add(f"{what} needs '{key}'", node.location)
+            problems.add(f"{what} needs '{shown(key)}'", node.location)
         return ""
     if not isinstance(value, str) or not value.strip():
-        problems.add(f"'{key}' of {what} must be non-empty text", where(node, key))
+        problems.add(f"'{shown(key)}' of {what} must be non-empty text", where(node, key))
         return ""
     return value.strip()
 
@@ -80,10 +80,10 @@ def _terms(node: Any, what: str, problems: Problems, fact_keys: Collection[str] 
     allowed = TERM_KEYS if fact_keys is None else CONCLUSION_TERM_KEYS
     terms = []
     for term_id, body in node.items():
-        if not SNAKE.match(term_id):
-            problems.add(f"'{term_id}' in {what} must be snake_case", node.key_location(term_id))
+        if not SNAKE.fullmatch(term_id):
+            problems.add(f"'{shown(term_id)}' in {what} must be snake_case", node.key_location(term_id))
         if not isinstance(body, YamlMap):
-            problems.add(f"'{term_id}' in {what} needs a label and a description", where(node, term_id))
+            problems.add(f"'{shown(term_id)}' in {what} needs a label and a description", where(node, term_id))
             continue
         _check_keys(body, allowed, f"'{term_id}'", problems)
         label = _text(body, "label", f"'{term_id}'", problems)
@@ -92,12 +92,13 @@ def _terms(node: Any, what: str, problems: Problems, fact_keys: Collection[str] 
         raw = body.get("restates")
         if fact_keys is not None and raw is not None:
             if not isinstance(raw, YamlList) or not all(isinstance(k, str) for k in raw):
-                problems.add(f"'restates' of '{term_id}' must be a list of fact keys", where(body, "restates"))
+                problems.add(f"'restates' of '{shown(term_id)}' must be a list of fact keys", where(body, "restates"))
             else:
                 for i, key in enumerate(raw):
                     if key not in fact_keys:
                         problems.add(
-                            f"'restates' of '{term_id}': unknown fact '{key}'{did_you_mean(key, fact_keys)}",
+                            f"'restates' of '{shown(term_id)}': unknown fact '{shown(key)}'"
+                            f"{did_you_mean(key, fact_keys)}",
                             raw.item_location(i),
                         )
                     else:
@@ -130,17 +131,17 @@ def parse_vocabulary(data: Any, path: str) -> Vocabulary:
         problems.add("the vocabulary needs 'facts'", where(data, "facts"))
     else:
         for key, body in raw_facts.items():
-            if not SNAKE.match(key):
-                problems.add(f"fact key '{key}' must be snake_case", raw_facts.key_location(key))
+            if not SNAKE.fullmatch(key):
+                problems.add(f"fact key '{shown(key)}' must be snake_case", raw_facts.key_location(key))
             elif key in RESERVED_KEYS:
-                problems.add(f"fact key '{key}' is reserved; choose another name", raw_facts.key_location(key))
+                problems.add(f"fact key '{shown(key)}' is reserved; choose another name", raw_facts.key_location(key))
             if not isinstance(body, YamlMap):
-                problems.add(f"fact '{key}' needs label, description and values", where(raw_facts, key))
+                problems.add(f"fact '{shown(key)}' needs label, description and values", where(raw_facts, key))
                 continue
             _check_keys(body, FACT_KEYS, f"fact '{key}'", problems)
             multi = body.get("multi", False)
             if not isinstance(multi, bool):
-                problems.add(f"'multi' of fact '{key}' must be true or false", where(body, "multi"))
+                problems.add(f"'multi' of fact '{shown(key)}' must be true or false", where(body, "multi"))
                 multi = False
             facts.append(
                 FactKey(
@@ -158,12 +159,14 @@ def parse_vocabulary(data: Any, path: str) -> Vocabulary:
         problems.add("the vocabulary needs 'conclusions'", where(data, "conclusions"))
     else:
         for key, body in raw_conclusions.items():
-            if not SNAKE.match(key):
-                problems.add(f"conclusion key '{key}' must be snake_case", raw_conclusions.key_location(key))
+            if not SNAKE.fullmatch(key):
+                problems.add(f"conclusion key '{shown(key)}' must be snake_case", raw_conclusions.key_location(key))
             if raw_facts is not None and isinstance(raw_facts, YamlMap) and key in raw_facts:
-                problems.add(f"'{key}' is both a fact and a conclusion", raw_conclusions.key_location(key))
+                problems.add(f"'{shown(key)}' is both a fact and a conclusion", raw_conclusions.key_location(key))
             if not isinstance(body, YamlMap):
-                problems.add(f"conclusion '{key}' needs label, description and values", where(raw_conclusions, key))
+                problems.add(
+                    f"conclusion '{shown(key)}' needs label, description and values", where(raw_conclusions, key)
+                )
                 continue
             _check_keys(body, CONCLUSION_KEYS, f"conclusion '{key}'", problems)
             conclusions.append(
@@ -182,10 +185,10 @@ def parse_vocabulary(data: Any, path: str) -> Vocabulary:
         problems.add("the vocabulary needs 'next_steps'", where(data, "next_steps"))
     else:
         for step_id, body in raw_steps.items():
-            if not SNAKE.match(step_id):
-                problems.add(f"next step '{step_id}' must be snake_case", raw_steps.key_location(step_id))
+            if not SNAKE.fullmatch(step_id):
+                problems.add(f"next step '{shown(step_id)}' must be snake_case", raw_steps.key_location(step_id))
             if not isinstance(body, YamlMap):
-                problems.add(f"next step '{step_id}' needs label and description", where(raw_steps, step_id))
+                problems.add(f"next step '{shown(step_id)}' needs label and description", where(raw_steps, step_id))
                 continue
             _check_keys(body, STEP_KEYS, f"next step '{step_id}'", problems)
             steps.append(
@@ -230,16 +233,18 @@ def _contradictions(data: YamlMap, fact_index: Mapping[str, FactKey], problems: 
         _check_keys(item, CONTRADICTION_KEYS, "a contradiction", problems)
         cid = item.get("id")
         if not isinstance(cid, str) or not KEBAB_ID.fullmatch(cid):
-            problems.add(f"a contradiction's id must be kebab-case; got {cid!r}", where(item, "id"))
+            problems.add(f"a contradiction's id must be kebab-case; got '{shown(cid)}'", where(item, "id"))
             continue
         if cid in seen:
-            problems.add(f"duplicate contradiction id '{cid}'", where(item, "id"))
+            problems.add(f"duplicate contradiction id '{shown(cid)}'", where(item, "id"))
             continue
         seen.add(cid)
         message = _text(item, "message", f"contradiction '{cid}'", problems)
         tests = item.get("when")
         if not isinstance(tests, YamlList) or len(tests) < 2:
-            problems.add(f"'when' of contradiction '{cid}' must list at least two fact tests", where(item, "when"))
+            problems.add(
+                f"'when' of contradiction '{shown(cid)}' must list at least two fact tests", where(item, "when")
+            )
             continue
         conditions: list[Condition] = []
         for j, test in enumerate(tests):
@@ -258,18 +263,21 @@ def _fact_test(test: Any, loc: Location, fact_index: Mapping[str, FactKey], prob
     key, value = next(iter(test.items()))
     if key in ("known", "unknown"):
         if value not in fact_index:
-            problems.add(f"unknown fact '{value}'{did_you_mean(str(value), fact_index)}", test.value_location(key))
+            problems.add(
+                f"unknown fact '{shown(value)}'{did_you_mean(str(value), fact_index)}", test.value_location(key)
+            )
             return None
         return Known(value, loc) if key == "known" else Not(Known(value, loc), loc)
     fact = fact_index.get(key)
     if fact is None:
-        problems.add(f"unknown fact '{key}'{did_you_mean(key, fact_index)}", test.key_location(key))
+        problems.add(f"unknown fact '{shown(key)}'{did_you_mean(key, fact_index)}", test.key_location(key))
         return None
     values = list(value) if isinstance(value, list) else [value]
     for v in values:
         if not isinstance(v, str) or v not in fact.value_ids:
             problems.add(
-                f"unknown value {v!r} for '{key}'{did_you_mean(str(v), fact.value_ids)}", test.value_location(key)
+                f"unknown value '{shown(v)}' for '{shown(key)}'{did_you_mean(str(v), fact.value_ids)}",
+                test.value_location(key),
             )
             return None
     return Is(key, tuple(values), False, loc)
@@ -297,7 +305,7 @@ def _done_when(
     if raw is None:
         return ()
     if not isinstance(raw, YamlList):
-        problems.add(f"'done_when' of next step '{step_id}' must be a list", where(body, "done_when"))
+        problems.add(f"'done_when' of next step '{shown(step_id)}' must be a list", where(body, "done_when"))
         return ()
     out: list[tuple[str, tuple[str, ...]]] = []
     for i, item in enumerate(raw):
@@ -312,11 +320,13 @@ def _done_when(
             continue
         fact = fact_index.get(key)
         if fact is None:
-            problems.add(f"unknown fact key '{key}'{did_you_mean(key, fact_index)}", loc)
+            problems.add(f"unknown fact key '{shown(key)}'{did_you_mean(key, fact_index)}", loc)
             continue
         for v in values:
             if v not in fact.value_ids:
-                problems.add(f"unknown value '{v}' for '{key}'{did_you_mean(str(v), fact.value_ids)}", loc)
+                problems.add(
+                    f"unknown value '{shown(v)}' for '{shown(key)}'{did_you_mean(str(v), fact.value_ids)}", loc
+                )
         out.append((key, tuple(str(v) for v in values)))
     return tuple(out)
 
@@ -342,26 +352,28 @@ def _fact_value(
     if fact is None:
         hint = did_you_mean(key, [f.id for f in vocab.facts])
         if vocab.conclusion(key) is not None:
-            problems.add(f"'{key}' is a conclusion the rules derive, not a fact a case can state", key_loc or loc)
+            problems.add(
+                f"'{shown(key)}' is a conclusion the rules derive, not a fact a case can state", key_loc or loc
+            )
         else:
-            problems.add(f"unknown fact '{key}'{hint}", key_loc or loc)
+            problems.add(f"unknown fact '{shown(key)}'{hint}", key_loc or loc)
         return None
     values = list(raw) if isinstance(raw, (list, tuple)) else [raw]
     if not values:
-        problems.add(f"'{key}' needs at least one value", loc)
+        problems.add(f"'{shown(key)}' needs at least one value", loc)
         return None
     if len(values) > 1 and not fact.multi:
-        problems.add(f"'{key}' takes one value, not a list", loc)
+        problems.add(f"'{shown(key)}' takes one value, not a list", loc)
         return None
     clean: list[str] = []
     bad = False
     for v in values:
         if isinstance(v, bool) or v is None or not isinstance(v, str):
-            shown = "nothing" if v is None else repr(v)
-            problems.add(f"'{key}' must be one of {', '.join(fact.value_ids)}; got {shown}", loc)
+            got = "nothing" if v is None else repr(v)
+            problems.add(f"'{shown(key)}' must be one of {', '.join(fact.value_ids)}; got {got}", loc)
             bad = True
         elif v not in fact.value_ids:
-            problems.add(f"unknown value '{v}' for '{key}'{did_you_mean(v, fact.value_ids)}", loc)
+            problems.add(f"unknown value '{shown(v)}' for '{shown(key)}'{did_you_mean(v, fact.value_ids)}", loc)
             bad = True
         elif v not in clean:
             clean.append(v)
@@ -415,10 +427,10 @@ def parse_fact_options(vocab: Vocabulary, options: Iterable[str], problems: Prob
         parts = [p.strip() for p in value.split(",") if p.strip()]
         fact = vocab.fact(key)
         if fact is not None and not fact.multi and key in data:
-            problems.add(f"'{key}' given twice; it takes one value", loc)
+            problems.add(f"'{shown(key)}' given twice; it takes one value", loc)
             continue
         if not parts:
-            problems.add(f"'{key}' needs a value", loc)
+            problems.add(f"'{shown(key)}' needs a value", loc)
             continue
         data.setdefault(key, []).extend(parts)
     result: dict[str, FactValue] = {}

@@ -20,11 +20,13 @@ from imt_tutor.cases import (
     load_case,
     load_cases,
     option_label,
+    parse_case,
     qualified_id,
 )
 from imt_tutor.engines.builtin import BuiltinEngine
 from imt_tutor.errors import DataError, Location
 from imt_tutor.files import cases_dir
+from imt_tutor.loading import load_yaml_file
 from imt_tutor.models import Case, Facts, Question, RuleBase, Stage, Vocabulary
 
 DATA = Path(__file__).parent / "data"
@@ -193,7 +195,12 @@ def test_cases_read_as_fiction(cases: tuple[Case, ...]) -> None:
         ("missing_fictional.yaml", 1, 1, ["case 'missing-fictional'", "cases must declare fictional: true"]),
         ("fictional_false.yaml", 4, 12, ["case 'fictional-false'", "cases must declare fictional: true"]),
         ("patient_name.yaml", 8, 5, ["case 'patient-name'", "'Patient-Name'", "patient identifier"]),
-        ("dob_in_narrative.yaml", 7, 16, ["case 'dob-in-narrative'", "'1990-04-12'", "use ages, not dates"]),
+        (
+            "dob_in_narrative.yaml",
+            7,
+            16,
+            ["case 'dob-in-narrative'", "'1990-04-12'", "use ages and durations, not dates"],
+        ),
         ("unknown_fact_value.yaml", 9, 13, ["unknown value 'lungs' for 'site'", "did you mean 'lung'"]),
         ("duplicate_stage_id.yaml", 13, 5, ["duplicate stage id 'presentation'", "first defined at line 6"]),
         ("unknown_question_kind.yaml", 12, 15, ["unknown question kind 'next_step'", "did you mean 'next_steps'"]),
@@ -630,3 +637,49 @@ def test_hint_penalty_is_a_number_from_0_to_1(tmp_path: Path, vocab: Vocabulary)
     assert case.hint_penalty == 0.1
     with pytest.raises(DataError, match="'hint_penalty' must be a number from 0 to 1"):
         load_case(write(tmp_path, "minimal.yaml", MINIMAL + "    hint_penalty: 2\n"), vocab)
+
+
+# --------------------------------------------------------------------- IDs and dates (hardening)
+
+
+def test_an_id_with_a_trailing_newline_is_not_kebab_case(tmp_path: Path, vocab: Vocabulary) -> None:
+    path = write(tmp_path, "minimal.yaml", MINIMAL.replace("id: minimal", 'id: "minimal\\n"', 1))
+    with pytest.raises(DataError) as caught:
+        load_case(path, vocab)
+    assert any("case id must be kebab-case" in e.message for e in errors_of(caught))
+
+
+@pytest.mark.parametrize(
+    "date",
+    ["03-02-2001", "2001/02/03", "3 February 2001", "March 3, 2001", "3rd Feb 2001", "12 March 2024", "March 12, 2024"],
+)
+def test_dates_in_case_text_are_rejected_and_called_dates(tmp_path: Path, vocab: Vocabulary, date: str) -> None:
+    text = MINIMAL.replace("has a cough.", f"has had a cough since {date}.")
+    path = write(tmp_path, "minimal.yaml", text)
+    with pytest.raises(DataError) as caught:
+        load_case(path, vocab)
+    (error,) = errors_of(caught)
+    assert f"contains the date '{date}'" in error.message
+    assert "date of birth" not in error.message
+    assert error.location is not None and error.location.line == 7
+
+
+@pytest.mark.parametrize("words", ["for 3 years", "in 2001", "aged 34", "3-4 cm across", "twice in 12 months"])
+def test_ages_durations_and_years_alone_stay_allowed(tmp_path: Path, vocab: Vocabulary, words: str) -> None:
+    path = write(tmp_path, "minimal.yaml", MINIMAL.replace("has a cough.", f"has had a cough {words}."))
+    assert load_case(path, vocab).id == "minimal"
+
+
+@pytest.mark.parametrize("name", ["patient John Smith", "Mrs Jones"])
+def test_a_title_and_a_capitalised_name_is_a_warning_with_its_position(
+    tmp_path: Path, vocab: Vocabulary, name: str
+) -> None:
+    text = MINIMAL.replace("A fictional 30-year-old baker has a cough.", f"The baker, {name}, has a cough.")
+    path = write(tmp_path, "minimal.yaml", text)
+    warnings: list[DataError] = []
+    case = parse_case(load_yaml_file(path), vocab, str(path), warnings)
+    assert case.id == "minimal"
+    (warning,) = warnings
+    assert warning.level == "warning"
+    assert f"'{name}'" in warning.message and "patient's name" in warning.message
+    assert warning.location == Location(str(path), 7, 16 + len("The baker, "))

@@ -560,3 +560,19 @@ def test_infer_what_if_problems_are_located_at_the_option(invoke) -> None:  # ty
     )
     assert "--what-if sit: unknown fact 'sit' (did you mean 'site'?)" in result.output
     assert "Traceback" not in result.output
+
+
+def test_check_shows_a_patient_name_as_a_warning_with_its_position(tmp_path: Path, invoke) -> None:  # type: ignore[no-untyped-def]
+    case = tmp_path / "minimal.yaml"
+    case.write_text(
+        "id: minimal\ntitle: Minimal\nsummary: A fictional minimal case.\nfictional: true\nstages:\n"
+        "  - id: presentation\n    narrative: The baker, patient John Smith, has a cough.\n"
+        "    reveal:\n      site: lung\n      symptoms: [cough]\n"
+        "    questions:\n      - id: next-steps\n        kind: next_steps\n",
+        encoding="utf-8",
+    )
+    result = invoke(["check", str(case)])
+    assert result.exit_code == 0, result.output
+    assert f"{case}:7:27: warning: case 'minimal':" in result.output
+    assert "'patient John Smith', which looks like a patient's name" in result.output
+    assert invoke(["check", "--strict", str(case)]).exit_code == 1

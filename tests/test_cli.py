@@ -748,3 +748,137 @@ def test_cases_show_a_teaser_and_the_instructor_the_summary() -> None:
     assert "completely removed" in " ".join(instructor.output.split())
     doc = json.loads(invoke(["cases", "--instructor", "--format", "json"]).output)
     assert all(c["summary"] and c["teaser"] for c in doc["cases"])
+
+
+# --------------------------------------------------------------------- control characters from files
+
+HOSTILE_SCALARS = ["\\e]0;title\\a", "\\e[2J", "a\\bb", "\\u202eabc", "\\x9b2J", "\\x7f"]
+
+
+@pytest.mark.parametrize("scalar", HOSTILE_SCALARS)
+def test_a_control_sequence_in_a_rule_file_is_one_line_and_never_reaches_the_terminal(
+    tmp_path: Path, scalar: str
+) -> None:
+    folder = tmp_path / "rules"
+    shutil.copytree(rules_dir(), folder)
+    (folder / "hostile.yaml").write_text(
+        f"rules:\n  - id: hostile\n    when: {{site: lung}}\n    then: {{suggest: [biopsy]}}\n"
+        f'    explanation: "{scalar}"\n    source: "How are IMTs Diagnosed?"\n',
+        encoding="utf-8",
+    )
+    result = invoke(["--rules-dir", str(folder), "rules"])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert len(lines) == 1
+    assert re.match(rf"{re.escape(str(folder / 'hostile.yaml'))}:5:\d+: invalid character U\+", lines[0])
+    assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", result.output)
+
+
+def test_a_fact_key_holding_a_newline_is_echoed_escaped(tmp_path: Path) -> None:
+    facts = tmp_path / "facts.yaml"
+    facts.write_text('"site\\n\\x1b": lung\n', encoding="utf-8")
+    result = invoke(["infer", str(facts)])
+    assert result.exit_code == 1
+    assert "\x1b" not in result.output
+    facts.write_text('"site\\n\\t": lung\n', encoding="utf-8")
+    result = invoke(["infer", str(facts)])
+    assert result.exit_code == 1
+    assert len(result.output.splitlines()) == 1, result.output
+    assert "site\\n\\t" in result.output
+
+
+# --------------------------------------------------------------------- streams that are closed or cannot be written
+
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from typing import Any  # noqa: E402
+
+
+def run_script(args: list[str], tmp_path: Path, **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+    """The CLI in a child process (``python -m imt_tutor``), data in ``tmp_path``; output captured
+    unless ``stdout``/``stderr`` say otherwise."""
+    env = {**os.environ, "NO_COLOR": "1", "XDG_DATA_HOME": str(tmp_path), **kwargs.pop("env", {})}
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    kwargs.setdefault("stderr", subprocess.PIPE)
+    return subprocess.run([sys.executable, "-m", "imt_tutor", *args], env=env, timeout=120, check=False, **kwargs)
+
+
+@pytest.mark.parametrize("args", [["run", LUNG], ["infer", "-"]])
+def test_a_closed_standard_input_is_one_line(tmp_path: Path, args: list[str]) -> None:
+    result = run_script(args, tmp_path, stdin=subprocess.DEVNULL, preexec_fn=lambda: os.close(0))
+    assert result.returncode == 1
+    errors = result.stderr.decode().splitlines()
+    assert errors == ["standard input is closed; give the input another way, or run from a terminal"], errors
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
+@pytest.mark.parametrize("args", [["rules"], ["cases"], ["key", LUNG]])
+def test_a_full_disk_on_standard_output_is_one_line_and_exit_1(tmp_path: Path, args: list[str]) -> None:
+    with open("/dev/full", "w") as full:
+        result = run_script(args, tmp_path, stdout=full, stderr=subprocess.PIPE)
+    assert result.returncode == 1
+    assert result.stderr.decode().splitlines() == ["cannot write the output: No space left on device"]
+
+
+def test_a_closed_standard_output_exits_non_zero_with_a_message(tmp_path: Path) -> None:
+    result = run_script(["rules"], tmp_path, stdout=None, stderr=subprocess.PIPE, preexec_fn=lambda: os.close(1))
+    assert result.returncode == 1
+    assert result.stderr.decode().splitlines() == ["imt-tutor: standard output is closed; nothing could be shown"]
+
+
+def test_an_encoding_that_cannot_show_a_character_replaces_it(tmp_path: Path) -> None:
+    result = run_script(["cases"], tmp_path, env={"PYTHONIOENCODING": "latin-1"})
+    assert result.returncode == 0, result.stderr
+    assert b"Traceback" not in result.stderr and result.stderr == b""
+    assert b"?" in result.stdout
+    result = run_script(["infer", "--fact", "site=lung\u2028"], tmp_path, env={"PYTHONIOENCODING": "ascii"})
+    assert b"Traceback" not in result.stderr
+
+
+def test_a_broken_pipe_stays_quiet(tmp_path: Path) -> None:
+    env = {**os.environ, "NO_COLOR": "1", "XDG_DATA_HOME": str(tmp_path)}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "imt_tutor", "graph"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.read(10)
+    child.stdout.close()
+    errors = child.stderr.read()
+    child.wait(timeout=120)
+    assert errors == b""
+
+
+# --------------------------------------------------------------------- regular files only
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--rules-dir", "{rules}", "rules"],
+        ["--rules-dir", "{rules}", "cases"],
+        ["--rules-dir", "{rules}", "check"],
+        ["cases", "--cases-dir", "{cases}"],
+        ["check", "--cases-dir", "{cases}"],
+        ["check", "{rules}", "{cases}"],
+        ["key", LUNG, "--cases-dir", "{cases}"],
+    ],
+)
+def test_a_fifo_in_a_rules_or_cases_folder_is_reported_never_opened(tmp_path: Path, args: list[str]) -> None:
+    rules, cases = tmp_path / "rules", tmp_path / "cases"
+    shutil.copytree(rules_dir(), rules)
+    shutil.copytree(cases_dir(), cases)
+    os.mkfifo(rules / "x.yaml")
+    os.mkfifo(cases / "x.yaml")
+    argv = [a.format(rules=rules, cases=cases) for a in args]
+    result = run_script(argv, tmp_path)  # a FIFO opened for reading would block: run_script times out
+    output = (result.stdout + result.stderr).decode()
+    assert "Traceback" not in output
+    if args[0] == "key":
+        assert result.returncode == 0  # the case named is read; the FIFO beside it never is
+    else:
+        assert result.returncode == 1
+        assert re.search(
+            r"x\.yaml: (error: )?cannot read file: it is a named pipe \(FIFO\), not a regular file", output
+        )

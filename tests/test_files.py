@@ -195,3 +195,55 @@ def test_writing_over_a_folder_or_into_a_missing_one(tmp_path: Path) -> None:
         write_atomic(tmp_path / "no" / "such" / "x.txt", "x")
     write_atomic(tmp_path / "made" / "x.txt", "x", make_parents=True)
     assert (tmp_path / "made" / "x.txt").read_text(encoding="utf-8") == "x"
+
+
+# --------------------------------------------------------------------- locks, write targets, no home (hardening)
+
+
+def test_a_lock_is_exclusive_and_let_go(tmp_path: Path) -> None:
+    target = tmp_path / "t.json"
+    with files.FileLock(target, "in use") as held:
+        assert held.path == tmp_path / "t.json.lock"
+        assert held.path.read_text(encoding="ascii").strip() == str(os.getpid())
+        with pytest.raises(DataError) as caught:
+            files.FileLock(target, "in use").acquire()
+        assert caught.value.code == "locked"
+        assert str(caught.value) == f"{target}: in use (by process {os.getpid()})"
+    assert not (tmp_path / "t.json.lock").exists()
+    with files.FileLock(target):
+        pass
+
+
+def test_a_stale_lock_is_taken_over(tmp_path: Path) -> None:
+    target = tmp_path / "t.json"
+    (tmp_path / "t.json.lock").write_text("999999999\n", encoding="ascii")  # its process is gone: no flock held
+    with files.FileLock(target) as held:
+        assert held.path.read_text(encoding="ascii").strip() == str(os.getpid())
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_check_target_refuses_what_is_not_a_regular_file(tmp_path: Path) -> None:
+    fifo = tmp_path / "x.json"
+    os.mkfifo(fifo)
+    kinds = (
+        (fifo, "a named pipe (FIFO), not a regular file"),
+        (tmp_path, "a folder, not a file"),
+        (Path(os.devnull), "a character device, not a regular file"),
+    )
+    for path, words in kinds:
+        with pytest.raises(DataError) as caught:
+            files.check_target(path, "cannot save transcript")
+        assert str(caught.value) == f"{path}: cannot save transcript: it is {words}"
+    files.check_target(tmp_path / "new" / "t.json")  # a missing file in a missing folder is fine
+    assert (tmp_path / "new").is_dir() and not list((tmp_path / "new").iterdir())
+
+
+def test_no_home_folder_is_a_data_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    with pytest.raises(DataError) as caught:
+        files.data_dir({}, "linux")
+    assert caught.value.code == "no-home"
+    assert files.data_dir({"XDG_DATA_HOME": "/x"}, "linux") == Path("/x/imt-tutor")

@@ -220,3 +220,30 @@ def test_a_whole_case_at_60_columns_breaks_no_word(tmp_path: Path) -> None:
     prompt = "('help' for commands) "  # what the student types after it is theirs to wrap
     long = [line for line in term.text.splitlines() if len(line.split(prompt)[0]) > 60 and str(tmp_path) not in line]
     assert long == [], long
+
+
+def test_ctrl_c_at_continue_the_saved_run_exits_130_and_keeps_it(tmp_path: Path) -> None:
+    exe = script()
+    transcript = tmp_path / "t.json"
+    env = environment(tmp_path)
+    term = Terminal([exe, "run", LUNG, "--transcript", str(transcript)], env)
+    try:
+        term.expect(PROMPT)
+        term.send(b"1\n")
+        term.expect(PROMPT)
+        term.send(b"q\n")
+        assert term.wait() == 0
+    finally:
+        term.kill()
+    saved = transcript.read_bytes()
+    term = Terminal([exe, "run", LUNG, "--transcript", str(transcript)], env)
+    try:
+        term.expect(b"Continue it?")
+        term.send(b"\x03")
+        status = term.wait()
+    finally:
+        term.kill()
+    assert status == 130, term.text
+    assert "Traceback" not in term.text and "Aborted!" not in term.text
+    assert "Interrupted." in term.text
+    assert transcript.read_bytes() == saved

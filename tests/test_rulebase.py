@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,21 @@ def test_a_folder_with_only_a_vocabulary_has_no_rules(tmp_path):
     (tmp_path / "vocabulary.yaml").write_text((rules_dir() / "vocabulary.yaml").read_text(encoding="utf-8"))
     with pytest.raises(DataError, match="no rule files"):
         load_rulebase(tmp_path)
+
+
+# --------------------------------------------------------------------- untrusted text in messages
+
+
+def test_a_key_holding_a_newline_or_a_tab_is_shown_escaped_on_one_line(tmp_path: Path) -> None:
+    folder = tmp_path / "rules"
+    shutil.copytree(rules_dir(), folder)
+    (folder / "extra.yaml").write_text(
+        'rules:\n  - id: odd-key\n    when:\n      "block key\\n\\tx": lung\n'
+        '    then:\n      suggest: [biopsy]\n    explanation: x.\n    source: "How are IMTs Diagnosed?"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(DataError) as caught:
+        load_rulebase(folder)
+    text = str(caught.value)
+    assert "block key\\n\\tx" in text
+    assert all(line.startswith(str(folder)) for line in text.splitlines())

@@ -916,3 +916,53 @@ def test_what_if_at_the_prompt_hides_what_is_still_to_be_asked() -> None:
     assert "Mass under investigation" not in after  # asked next
     with pytest.raises(PickError, match="unknown value 'nomass'"):
         run.what_if_command("imaging.next-steps", "imaging_finding=nomass")
+
+
+# --------------------------------------------------------------------- anything typed at the prompt (hardening)
+
+from hypothesis import HealthCheck, example, given, settings  # noqa: E402
+from hypothesis import strategies as hs  # noqa: E402
+
+_TYPED = (
+    hs.text()
+    | hs.binary(max_size=64).map(lambda b: b.decode("utf-8", "surrogateescape"))
+    | hs.sampled_from(
+        ["²", "①", "٣", "9" * 5000, "1," * 3000, "\x00", "\x1b[2J", "why-not ²", "what-if =", "what-if a=b=c"]
+    )
+    | hs.builds(
+        lambda word, text: f"{word} {text}", hs.sampled_from(["why-not", "what-if", "hint", "how", "back"]), hs.text()
+    )
+)
+_LONG = "x" * (10 * 1024 * 1024)
+
+
+def _qids() -> list[str]:
+    run = new_run(LUNG)
+    kinds: dict[str, str] = {}
+    for item in run.items:
+        kinds.setdefault(item.question.kind, item.qid)
+    return list(kinds.values())
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=_TYPED, answered=hs.booleans())
+@example(text=_LONG, answered=False)
+@example(text="why-not " + _LONG, answered=True)
+@example(text="what-if " + _LONG + "=x", answered=False)
+def test_anything_typed_is_a_pick_error_a_data_error_or_a_result(text: str, answered: bool) -> None:
+    for qid in _qids():
+        run = new_run(LUNG)
+        if answered:
+            run.answer(qid, ())
+        for call in (run.parse_picks, run.why_not_command, run.what_if_command):
+            try:
+                call(qid, text)
+            except (PickError, DataError):
+                pass
+        for interactive in (True, False):
+            console = FakeConsole([text])
+            try:
+                runner_module.ask_answer(run, run.item(qid), console, interactive=interactive)
+            except (PickError, DataError, EOFError, runner_module.Back):
+                pass
+            assert all("\x1b" not in line for line in console.out if "\x1b" in text)

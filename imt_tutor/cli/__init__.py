@@ -14,17 +14,19 @@ rule engine and no renderer (``tests/test_imports.py``).
 
 from __future__ import annotations
 
+import errno
 import importlib
 import importlib.util
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
 from .. import DISCLAIMER, __version__
-from ..errors import DataErrors, ImtTutorError
+from ..errors import DataError, DataErrors, ImtTutorError, shown
 
 __all__ = [
     "COMMANDS",
@@ -49,6 +51,8 @@ ENGINE_CHOICES = ("auto", "durable_rules", "builtin")
 HINTS = {
     "unknown-case": "'imt-tutor cases' lists them",
     "engine-unavailable": "use --engine builtin",
+    "no-home": "pass --transcript PATH, or set XDG_DATA_HOME",
+    "locked": "wait for it to finish, or choose another --transcript PATH",
 }
 
 INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a process stopped by Ctrl-C
@@ -66,12 +70,52 @@ def _problems(error: ImtTutorError) -> Iterator[ImtTutorError]:
 
 def error_lines(error: ImtTutorError) -> list[str]:
     """The lines the command line prints for ``error``: one per problem, each
-    with the command line's hint for its ``code``, if any."""
+    with the command line's hint for its ``code``, if any, and every control
+    character escaped (a problem is one line, and acts on no terminal)."""
     lines = []
     for problem in _problems(error):
         hint = HINTS.get(problem.code or "")
-        lines.append(f"{problem}; {hint}" if hint else str(problem))
+        lines.append(shown(f"{problem}; {hint}" if hint else str(problem)))
     return lines
+
+
+class _ClosedStdin:
+    """Stands in for a closed standard input (``<&-``): using it in any way is
+    one data error, not an ``AttributeError`` on ``None``."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise DataError("standard input is closed; give the input another way, or run from a terminal", code="no-stdin")
+
+
+def _guard_streams() -> None:
+    if sys.stdin is None:
+        sys.stdin = _ClosedStdin()  # type: ignore[assignment]
+
+
+def _replace_unencodable() -> None:
+    """An output encoding that cannot show a character (``PYTHONIOENCODING=latin-1``)
+    shows ``?`` for it instead of failing."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("_", "-")
+        if reconfigure is not None and encoding not in ("utf-8", "utf8"):
+            try:
+                reconfigure(errors="replace")
+            except (ValueError, OSError):  # pragma: no cover - a stream that cannot be reconfigured
+                pass
+
+
+class OutputFailure(click.ClickException):
+    """Standard output cannot be written (a full disk, a closed or bad descriptor): one line, exit 1."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(f"cannot write the output: {error.strerror or error}")
+
+    def show(self, file: Any = None) -> None:
+        try:
+            click.echo(self.format_message(), file=file, err=True)
+        except (OSError, ValueError):  # pragma: no cover - standard error is gone too
+            pass
 
 
 class LibraryFailure(click.ClickException):
@@ -178,9 +222,28 @@ class ImtTutorGroup(click.Group):
             with formatter.section("Commands"):
                 formatter.write_dl([(name, command.get_short_help_str(limit)) for name, command in rows])
 
+    def main(self, args: Sequence[str] | None = None, *more: Any, **options: Any) -> Any:  # type: ignore[override]
+        """click's ``main``, refusing a closed standard output (``>&-``) first:
+        whatever the command, its output would be lost."""
+        if sys.stdout is None:
+            if sys.stderr is not None:
+                sys.stderr.write("imt-tutor: standard output is closed; nothing could be shown\n")
+                sys.stderr.flush()
+            sys.exit(1)
+        _replace_unencodable()
+        return super().main(args, *more, **options)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            _guard_streams()
+            result = super().invoke(ctx)
+            if sys.stdout is not None:
+                sys.stdout.flush()  # a full disk is found here, not at exit
+            return result
+        except OSError as error:
+            if error.errno == errno.EPIPE:
+                raise  # click ends a broken pipe quietly
+            raise OutputFailure(error) from None
         except ImtTutorError as error:
             raise LibraryFailure(error) from None
         except KeyboardInterrupt:

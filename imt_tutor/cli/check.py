@@ -318,7 +318,7 @@ Examples:
 @click.pass_context
 def new_case_command(ctx: click.Context, case_id: str, site: str, out_dir: Path) -> None:
     state: State = ctx.obj
-    if not KEBAB.match(case_id):
+    if not KEBAB.fullmatch(case_id):
         raise click.BadParameter(
             f"'{escape(case_id)}' is not kebab-case (like 'lung-night-cough')", param_hint="CASE_ID"
         )

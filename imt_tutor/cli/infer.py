@@ -9,7 +9,7 @@ import click
 
 from .. import DISCLAIMER
 from ..engines import engine_label
-from ..errors import DataError, Location, Problems, did_you_mean
+from ..errors import DataError, Location, Problems, did_you_mean, shown
 from ..explain import why_not
 from ..loading import load_yaml_file, load_yaml_stream
 from ..models import Facts, Vocabulary
@@ -113,7 +113,9 @@ def infer(
     steps = [s.id for s in base.vocabulary.next_steps]
     for step in why_not_steps:
         if step not in steps:
-            raise click.BadParameter(f"unknown next step '{step}'{did_you_mean(step, steps)}", param_hint="--why-not")
+            raise click.BadParameter(
+                f"unknown next step '{shown(step)}'{did_you_mean(step, steps)}", param_hint="--why-not"
+            )
     facts = _read_facts(state, facts_file, fact_options)
     changes = _what_if_options(base.vocabulary, what_if_options)
     engine = state.engine(ctx)

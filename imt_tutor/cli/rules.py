@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from .. import DISCLAIMER
-from ..errors import did_you_mean
+from ..errors import did_you_mean, shown
 from ..fidelity import SectionOutline, by_section, fidelity_path, load_fidelity
 from ..models import Rule, RuleBase
 from ..render.text import wrap_lines
@@ -143,7 +143,7 @@ def rules_command(state: State, rule_id: str | None, fmt: str, by_section: bool)
         rule = base.rule(rule_id)
         if rule is None:
             ids = [r.id for r in base.rules]
-            raise click.BadParameter(f"no rule '{rule_id}'{did_you_mean(rule_id, ids)}", param_hint="RULE_ID")
+            raise click.BadParameter(f"no rule '{shown(rule_id)}'{did_you_mean(rule_id, ids)}", param_hint="RULE_ID")
         chosen = [rule]
     if fmt == "json":
         doc = {"rules": [_rule_json(r, base) for r in chosen], "disclaimer": DISCLAIMER}

@@ -20,7 +20,16 @@ from ..files import write_atomic
 from ..loading import dump_yaml
 from ..models import AnswerSheet
 from ..runner import CaseRun, Console, Feedback, Item, command_lines, play, show_lines
-from ..transcript import AnswerRecord, Transcript, default_transcript_path, load_transcript, now, save_transcript
+from ..transcript import (
+    AnswerRecord,
+    Transcript,
+    default_transcript_path,
+    load_transcript,
+    lock_transcript,
+    now,
+    save_transcript,
+    transcript_target,
+)
 from . import CONTEXT, INTERRUPTED, error_lines
 from .common import CASES_DIR_OPTION, State, find_case_in
 from .console import ClickConsole, StreamConsole, colour_allowed
@@ -219,6 +228,9 @@ def run_command(
     base = state.base
     case = find_case_in(state, case_ref, cases_dir)
     path = transcript_path or default_transcript_path(case.id)
+    # Before anything is asked: the transcript can be written, and no other run has it.
+    transcript_target(path)
+    ctx.with_resource(lock_transcript(path))
     sheet: AnswerSheet | None = None
     if answers_file is not None:
         sheet = load_answers(answers_file)  # check_answers then checks every pick against its question
@@ -227,9 +239,9 @@ def run_command(
     run.check_key()
     if not (resume or restart) and sheet is None and path.exists() and sys.stdin.isatty():
         # A student at a terminal who starts the same case again: offer to continue.
-        if click.confirm(f"A saved run of this case is in {path}. Continue it?", default=True):
+        if _confirm(ctx, path, f"A saved run of this case is in {path}. Continue it?", default=True):
             resume = True
-        elif click.confirm("Start over and replace it?", default=False):
+        elif _confirm(ctx, path, "Start over and replace it?", default=False):
             restart = True
     name = student or (sheet.student if sheet else None)
     transcript = _open_transcript(run, path, resume, restart, name)
@@ -283,6 +295,17 @@ def run_command(
         click.echo(f"Transcript saved in:\n  {path}")
     if save_answers is not None and not summary:
         click.echo(f"Answers saved in:\n  {save_answers}")
+
+
+def _confirm(ctx: click.Context, path: Path, question: str, *, default: bool) -> bool:
+    """``click.confirm``, where Ctrl-C exits 130 (and end of input 1), the saved run untouched."""
+    try:
+        return click.confirm(question, default=default)
+    except (click.Abort, KeyboardInterrupt, EOFError) as error:
+        interrupted = isinstance(error, KeyboardInterrupt) or isinstance(error.__context__, KeyboardInterrupt)
+        click.echo("", err=True)
+        click.echo(f"{'Interrupted' if interrupted else 'End of input'}. The saved run is unchanged: {path}", err=True)
+        ctx.exit(INTERRUPTED if interrupted else 1)
 
 
 def _yaml_id(text: str) -> str:

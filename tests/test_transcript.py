@@ -1,0 +1,132 @@
+"""transcript.py and the run's use of it: one size limit, numbers out of range,
+one run per transcript, a path that can be written before the first question."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from imt_tutor import transcript as transcript_module
+from imt_tutor.cli import main
+from imt_tutor.errors import DataError
+from imt_tutor.transcript import Transcript, load_transcript, lock_transcript, save_transcript
+
+LUNG = "lung-cough-alk-positive"
+
+
+def invoke(args: list[str], tmp_path: Path, input: str | None = None, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(
+        main, args, input=input, env={"NO_COLOR": "1", "XDG_DATA_HOME": str(tmp_path), **(env or {})}
+    )
+
+
+def _transcript(**answer: object) -> dict[str, object]:
+    return {
+        "format": "imt-tutor-transcript",
+        "format_version": 1,
+        "case": LUNG,
+        "case_file": "x.yaml",
+        "questions": [{"id": "presentation.next-steps", "options": ["biopsy"]}],
+        "answers": [{"question": "presentation.next-steps", "picks": ["biopsy"], "points": 1, **answer}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        ({"points": "9" * 5000}, "number is too long"),
+        ({"help": {"hints": 10**40}}, "whole number of hints"),
+        ({"points": 10**40}, "a number from 0 to 1"),
+    ],
+)
+def test_numbers_out_of_range_are_one_line_data_errors(tmp_path: Path, answer: dict[str, object], words: str) -> None:
+    path = tmp_path / "t.json"
+    text = json.dumps(_transcript(**answer))
+    if isinstance(answer.get("points"), str):
+        text = text.replace(f'"{answer["points"]}"', str(answer["points"]))
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        load_transcript(path)
+    assert words in str(caught.value)
+    assert len(str(caught.value).splitlines()) == 1
+    assert str(caught.value).startswith(f"{path}:1:")
+
+
+def test_a_transcript_over_the_limit_is_never_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(transcript_module, "MAX_BYTES", 2000)
+    path = tmp_path / "t.json"
+    small = Transcript(LUNG, "x.yaml", (("q", ("a",)),))
+    save_transcript(path, small)
+    assert load_transcript(path) == small
+    big = Transcript(LUNG, "x.yaml", tuple((f"q{i}", ("a",)) for i in range(200)))
+    with pytest.raises(DataError) as caught:
+        save_transcript(path, big)
+    assert "cannot save transcript: it would be too large" in str(caught.value)
+    assert load_transcript(path) == small  # the old one is left as it was
+
+
+def test_a_second_run_on_the_same_transcript_refuses(tmp_path: Path) -> None:
+    path = tmp_path / "t.json"
+    with lock_transcript(path):
+        result = invoke(["run", LUNG, "--transcript", str(path)], tmp_path, input="1\n")
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"{path}: this transcript is in use by another run (by process {os.getpid()}); "
+        "wait for it to finish, or choose another --transcript PATH"
+    ]
+    assert not path.exists()
+
+
+def test_a_stale_lock_is_taken_over_by_the_next_run(tmp_path: Path) -> None:
+    path = tmp_path / "t.json"
+    (tmp_path / "t.json.lock").write_text("999999999\n", encoding="ascii")
+    result = invoke(["run", LUNG, "--transcript", str(path)], tmp_path, input="1\nq\n")
+    assert result.exit_code == 0, result.output
+    assert path.exists() and not (tmp_path / "t.json.lock").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+@pytest.mark.parametrize("restart", [[], ["--restart"]])
+def test_a_fifo_or_a_device_as_transcript_is_refused_before_any_question(tmp_path: Path, restart: list[str]) -> None:
+    fifo = tmp_path / "t.json"
+    os.mkfifo(fifo)
+    for path in (fifo, Path(os.devnull)):
+        result = invoke(["run", LUNG, "--transcript", str(path), *restart], tmp_path, input="1\n")
+        assert result.exit_code == 1
+        assert result.output.splitlines() == [
+            f"{path}: cannot save transcript: "
+            + (
+                "it is a named pipe (FIFO), not a regular file"
+                if path == fifo
+                else "it is a character device, not a regular file"
+            )
+        ]
+    assert Path(os.devnull).is_char_device()
+
+
+def test_a_folder_that_takes_no_file_is_refused_before_any_question(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    blocker = folder / "sub"
+    blocker.write_text("a file where a folder should be", encoding="utf-8")
+    result = invoke(["run", LUNG, "--transcript", str(blocker / "t.json")], tmp_path, input="1\n")
+    assert result.exit_code == 1
+    assert "cannot save transcript" in result.output
+    assert "Question 1" not in result.output
+
+
+def test_no_home_folder_is_one_line_naming_the_ways_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    result = CliRunner().invoke(main, ["run", LUNG], input="1\n", env={"NO_COLOR": "1", "XDG_DATA_HOME": None})
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "there is no home folder to keep the user's data in; pass --transcript PATH, or set XDG_DATA_HOME"
+    ]
