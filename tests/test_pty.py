@@ -236,14 +236,24 @@ def test_ctrl_c_at_continue_the_saved_run_exits_130_and_keeps_it(tmp_path: Path)
     finally:
         term.kill()
     saved = transcript.read_bytes()
+    for attempt in range(4):  # Ctrl-C the moment the question appears: it must never wait for Enter
+        term = Terminal([exe, "run", LUNG, "--transcript", str(transcript)], env)
+        try:
+            term.expect(b"Continue it? [Y/n]: ")
+            term.send(b"\x03")
+            status = term.wait(timeout=15.0)
+        finally:
+            term.kill()
+        assert status == 130, (attempt, term.text)
+        assert "Traceback" not in term.text and "Aborted!" not in term.text
+        assert "Interrupted." in term.text
+        assert transcript.read_bytes() == saved
     term = Terminal([exe, "run", LUNG, "--transcript", str(transcript)], env)
     try:
-        term.expect(b"Continue it?")
-        term.send(b"\x03")
-        status = term.wait()
+        term.expect(b"Continue it? [Y/n]: ")
+        term.send(b"\n")
+        assert b"Question 2 of 13" in term.expect(PROMPT)
+        term.send(b"q\n")
+        assert term.wait() == 0
     finally:
         term.kill()
-    assert status == 130, term.text
-    assert "Traceback" not in term.text and "Aborted!" not in term.text
-    assert "Interrupted." in term.text
-    assert transcript.read_bytes() == saved

@@ -237,11 +237,12 @@ def run_command(
         check_answers(sheet, case)
     run = CaseRun(base, state.engine(ctx), case, show_rules=show_rules, width=_width())
     run.check_key()
+    output = ClickConsole(color=colour_allowed())
     if not (resume or restart) and sheet is None and path.exists() and sys.stdin.isatty():
         # A student at a terminal who starts the same case again: offer to continue.
-        if _confirm(ctx, path, f"A saved run of this case is in {path}. Continue it?", default=True):
+        if _confirm(ctx, output, path, f"A saved run of this case is in {path}. Continue it?", default=True):
             resume = True
-        elif _confirm(ctx, path, "Start over and replace it?", default=False):
+        elif _confirm(ctx, output, path, "Start over and replace it?", default=False):
             restart = True
     name = student or (sheet.student if sheet else None)
     transcript = _open_transcript(run, path, resume, restart, name)
@@ -249,7 +250,6 @@ def run_command(
     saver = _Saver(path, transcript, run)
     stdin = sys.stdin
     interactive = sheet is None and stdin.isatty()
-    output = ClickConsole(color=colour_allowed())
     console: Console = output if interactive or sheet is not None else StreamConsole(output, stdin.readline)
 
     def from_sheet(item: Item) -> tuple[str, ...] | None:
@@ -297,12 +297,23 @@ def run_command(
         click.echo(f"Answers saved in:\n  {save_answers}")
 
 
-def _confirm(ctx: click.Context, path: Path, question: str, *, default: bool) -> bool:
-    """``click.confirm``, where Ctrl-C exits 130 (and end of input 1), the saved run untouched."""
+def _confirm(ctx: click.Context, console: ClickConsole, path: Path, question: str, *, default: bool) -> bool:
+    """A yes/no question at the terminal, read as the run's prompts are (a Ctrl-C
+    is never lost: :class:`~imt_tutor.cli.console.TerminalLines`). Ctrl-C exits
+    130 and end of input 1, the saved run untouched."""
+    choices = "[Y/n]" if default else "[y/N]"
     try:
-        return click.confirm(question, default=default)
-    except (click.Abort, KeyboardInterrupt, EOFError) as error:
-        interrupted = isinstance(error, KeyboardInterrupt) or isinstance(error.__context__, KeyboardInterrupt)
+        while True:
+            answer = console.ask(f"{question} {choices}: ").strip().lower()
+            if not answer:
+                return default
+            if answer in ("y", "yes"):
+                return True
+            if answer in ("n", "no"):
+                return False
+            console.show("Please answer y or n.", "warn")
+    except (KeyboardInterrupt, EOFError) as error:
+        interrupted = isinstance(error, KeyboardInterrupt)
         click.echo("", err=True)
         click.echo(f"{'Interrupted' if interrupted else 'End of input'}. The saved run is unchanged: {path}", err=True)
         ctx.exit(INTERRUPTED if interrupted else 1)
