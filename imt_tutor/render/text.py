@@ -96,19 +96,7 @@ def wrap_lines(lines: list[str], width: int = WIDTH) -> list[str]:
 
 def firing_lines(vocab: Vocabulary, firing: Firing) -> list[str]:
     """One firing: rule, matched facts, what it concluded/suggested, citation."""
-    lines = [f"{firing.rule}  [{firing.source}]"]
-    if firing.matched:
-        lines.append("  matched: " + "; ".join(pair_text(vocab, k, v) for k, v in firing.matched))
-    else:
-        lines.append("  matched: (no observed fact: only what is still unknown)")
-    for key, value in firing.concluded:
-        lines.append(f"  concludes: {pair_text(vocab, key, value)}")
-    for step in firing.suggested:
-        lines.append(f"  suggests: {vocab.label(step)}")
-    for step in firing.accepted:
-        lines.append(f"  accepts (not required): {vocab.label(step)}")
-    lines.append(f"  because: {firing.explanation}")
-    return lines
+    return masked_firing_lines(vocab, firing, frozenset())
 
 
 def how_lines(vocab: Vocabulary, question: QuestionKey, option: OptionKey) -> list[str]:
@@ -444,6 +432,8 @@ def masked_firing_lines(vocab: Vocabulary, firing: Firing, hidden: Hidden, show_
     lines = [head]
     if firing.matched:
         lines.append("  matched: " + "; ".join(shown(k, v) for k, v in firing.matched))
+    else:
+        lines.append("  matched: (no observed fact: only what is still unknown)")
     for key, value in firing.concluded:
         lines.append(f"  concludes: {shown(key, value)}")
     for step in firing.suggested:
