@@ -22,7 +22,6 @@ back in a message has its control characters escaped (:func:`printable`).
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from .cases import QUALIFIED, iter_questions, qualified_id
-from .errors import DataError, Location, Problems, did_you_mean
+from .errors import UNSAFE_CHARACTERS, DataError, Location, Problems, did_you_mean, shown
 from .files import open_regular
 from .loading import MAX_BYTES, YamlList, YamlMap, load_json_file, load_json_text, load_yaml_file, load_yaml_stream
 from .models import AnswerSheet, Case, Vocabulary
@@ -72,32 +71,20 @@ SUFFIXES = (*YAML_SUFFIXES, ".json", ".jsonl")
 
 # Control characters, and the format characters that reorder or hide text
 # (bidi overrides, zero-width characters), never reach a terminal as they are.
-_UNPRINTABLE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f"
-    "\ufeff\ufff9-\ufffb\ud800-\udfff]"
-)
 # A leading character a spreadsheet reads as the start of a formula.
 _FORMULA_START = ("=", "+", "-", "@")
 _MAX_SHOWN = 80
 
 
-def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
 def printable(text: str) -> str:
     """``text`` with every control or invisible formatting character escaped
-    (``\\x1b``, ``\\u202e``), so that it cannot act on a terminal."""
-    return _UNPRINTABLE.sub(_escape, text)
+    (``\\x1b``, ``\\u202e``), so that it cannot act on a terminal (:func:`errors.shown`)."""
+    return shown(text)
 
 
 def _quoted(value: str) -> str:
     """A student's text quoted back in a message: escaped and shortened."""
-    shown = printable(value)
-    if len(shown) > _MAX_SHOWN:
-        shown = shown[: _MAX_SHOWN - 1] + "…"
-    return f"'{shown}'"
+    return f"'{shown(value, _MAX_SHOWN)}'"
 
 
 def _shown(value: Any) -> str:
@@ -206,7 +193,7 @@ def student_problem(value: Any) -> str | None:
     if not _is_text(value) or len(str(value)) > MAX_STUDENT_CHARS:
         return f"'student' must be non-empty text of at most {MAX_STUDENT_CHARS} characters"
     text = str(value).strip()
-    if _UNPRINTABLE.search(text):
+    if UNSAFE_CHARACTERS.search(text):
         return f"'student' must not contain control characters; got {_quoted(text)}"
     if text.startswith(_FORMULA_START):
         return f"'student' must not start with =, +, - or @ (a spreadsheet would read a formula); got {_quoted(text)}"
