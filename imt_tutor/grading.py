@@ -105,7 +105,7 @@ CHUNK = 64
 ROSTER_MAX_BYTES = 16 * 1024 * 1024
 # Bounds of the caches of graded answers and of totals (per generation, see _Memo): a class repeats
 # answers (a few thousand distinct ones), far less often whole sets of points; memory must stay bounded.
-_GRADE_CACHE_LIMIT = 4_096
+_GRADE_CACHE_LIMIT = 1_024
 _TOTALS_CACHE_LIMIT = 512
 
 # Canvas's gradebook importer (app/models/gradebook_importer.rb): the student columns it knows,
@@ -317,6 +317,9 @@ class _Grader:
         self.analyse = analyse
         self._cache = _Memo(_GRADE_CACHE_LIMIT)  # (case, question, picks, hints) -> GradedAnswer
         self._totals = _Memo(_TOTALS_CACHE_LIMIT)  # (stamp, points of each question) -> CaseScore
+        # (case, answers, hints) -> (GradedCase, CaseScore): a class hands in the same whole answer
+        # set again and again (every right one, say).
+        self._whole = _Memo(_TOTALS_CACHE_LIMIT)
 
     def __getstate__(self) -> dict[str, Any]:
         # What a spawned worker receives: the keys, not the batch that builds them.
@@ -362,8 +365,13 @@ class _Grader:
             assert self.build is not None, "keys are built before worker processes start"
             entry = self.build(sub.case)
         key, case_stamp, _ = entry
-        graded = self.grade_all(key, dict(sub.answers), dict(sub.hints))
-        total = self.total(case_stamp, graded)
+        memo = (sub.case, sub.answers, sub.hints)
+        found: tuple[GradedCase, CaseScore] | None = self._whole.get(memo)
+        if found is None:
+            graded = self.grade_all(key, dict(sub.answers), dict(sub.hints))
+            found = (graded, self.total(case_stamp, graded))
+            self._whole.put(memo, found)
+        graded, total = found
         source = printable(str(sub.location))
         return GradedSubmission(
             sub.student,
