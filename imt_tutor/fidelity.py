@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import DataError, Location, Problems, did_you_mean
+from .errors import DataError, Location, Problems, did_you_mean, shown
 from .loading import YamlList, YamlMap, load_yaml_file
 from .models import Facts, Inference, RuleBase, Vocabulary
 from .rulebase import FIDELITY_FILE
@@ -187,7 +187,8 @@ def parse_fidelity(data: Any, path: str, base: RuleBase) -> FidelityTable:
     for key in data:
         if key not in TABLE_KEYS:
             problems.add(
-                f"unknown key '{key}' in the fidelity table{did_you_mean(key, TABLE_KEYS)}", data.key_location(key)
+                f"unknown key '{shown(key)}' in the fidelity table{did_you_mean(key, TABLE_KEYS)}",
+                data.key_location(key),
             )
     raw_rows = data.get("facts")
     if not isinstance(raw_rows, YamlList) or not raw_rows:
@@ -231,7 +232,7 @@ def _parse_row(
             seen[row_id] = where(raw, "id") or loc
     for key in raw:
         if key not in ROW_KEYS:
-            problems.add(f"{label}: unknown key '{key}'{did_you_mean(key, ROW_KEYS)}", raw.key_location(key))
+            problems.add(f"{label}: unknown key '{shown(key)}'{did_you_mean(key, ROW_KEYS)}", raw.key_location(key))
 
     section = raw.get("section")
     if "section" not in raw:
@@ -291,11 +292,11 @@ def _rule_ids(base: RuleBase, raw: YamlMap, label: str, problems: Problems) -> t
     if not isinstance(value, YamlList) or not value:
         problems.add(f"{label}: 'rules' is a non-empty list of rule IDs", where(raw, "rules"))
         return ()
-    known = [r.id for r in base.rules]
     out: list[str] = []
     for i, rule_id in enumerate(value):
         iloc = value.item_location(i)
         if not isinstance(rule_id, str) or base.rule(rule_id) is None:
+            known = [r.id for r in base.rules]
             problems.add(f"{label}: unknown rule {rule_id!r}{did_you_mean(str(rule_id), known)}", iloc)
         elif rule_id in out:
             problems.add(f"{label}: rule '{rule_id}' is listed twice", iloc)
@@ -326,7 +327,7 @@ def _parse_check(vocab: Vocabulary, raw: Any, loc: Location, label: str, problem
     before = len(problems.errors)
     for key in raw:
         if key not in CHECK_KEYS:
-            problems.add(f"{label}: unknown key '{key}'{did_you_mean(key, CHECK_KEYS)}", raw.key_location(key))
+            problems.add(f"{label}: unknown key '{shown(key)}'{did_you_mean(key, CHECK_KEYS)}", raw.key_location(key))
     facts = Facts()
     raw_facts = raw.get("facts")
     if "facts" not in raw:
@@ -384,7 +385,7 @@ def _conclusions(
         if not items:
             problems.add(f"{label}: '{name}' under '{key}' needs a value", value.value_location(name))
         for v in items:
-            if not isinstance(v, str) or v not in entry.value_ids:
+            if not isinstance(v, str) or entry.value(v) is None:
                 problems.add(
                     f"{label}: unknown value {v!r} for '{name}'{did_you_mean(str(v), entry.value_ids)}",
                     value.value_location(name),

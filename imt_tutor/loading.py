@@ -10,11 +10,40 @@ aliases, merge keys, explicit tags, duplicate keys, non-string keys, deep
 nesting and several documents per file are rejected. Only ``true``/``false``,
 ``null``/``~``/empty and plain decimals get non-string types.
 
+One file loads the same on every installation, with libyaml or without it,
+though the two parsers read a few constructs differently (20 of the 402
+inputs of the yaml-test-suite): tabs (as indentation or separation, at line
+ends, in flow collections), ``?`` in a plain scalar of a flow collection,
+``:`` right before one of ``,[]{}`` in a flow collection, ``#`` right after
+a block scalar's indicators, directives, and a byte order mark after the
+first character. A byte order mark there is refused outright. A text that
+holds a tab, ``:`` before one of ``,[]{}``, ``|`` or ``>`` (and indicators)
+before ``#``, or ``%`` at the start of a line (a few cheap searches,
+:func:`_may_read_differently`, that ordinary files never match), or a ``?``
+that turns out to be in a plain scalar of a flow collection or near a syntax
+error (watched for while the events are built, so the ``?`` of prose costs
+nothing), is read by the pure-Python parser on every installation, made as strict as
+libyaml where libyaml refuses what that parser reads (:class:`_StrictLoader`:
+a tab where a block scalar's indentation is expected, ``:`` before one of
+``,[]{}`` in a flow collection, a directive other than ``%YAML 1.1``/``1.2``
+and ``%TAG``; code ``ambiguous``). Where the pure parser refuses what
+libyaml reads (most tabs), its own error stands. So such a text loads, on
+every installation, to the value both parsers read, or is refused at the
+same place with the same message; every other text is parsed once, by the
+fastest parser there is (``tests/test_loading.py`` feeds both parsers
+generated documents to check it).
+
 JSON is parsed by a small position-tracking parser that follows
 :mod:`json`'s grammar and words its syntax errors as :mod:`json` does (it
 falls back to :func:`json.loads` for the exact message). Duplicate keys,
 ``NaN``/``Infinity``, lone surrogates and nesting deeper than
 :data:`MAX_DEPTH` are rejected.
+
+Two fast paths give the same values and positions for the files a batch
+reads most: plain block YAML (answers files) is read by
+:mod:`imt_tutor.plain_yaml`, and JSON with nothing to report by
+:func:`json.loads`, its positions found by the positional parser only when
+one is asked for (a problem to report). Anything else goes to the parsers.
 
 Every failure is a :class:`DataError` located ``path:line:col`` (1-based).
 """
@@ -27,13 +56,15 @@ import json
 import math
 import os
 import re
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import IO, Any, Protocol
 
 import yaml
 
-from imt_tutor.errors import DataError, Location
+from imt_tutor.errors import DataError, Location, shown
 from imt_tutor.files import read_capped, too_large
+from imt_tutor.plain_yaml import mark_of, parse_plain
 
 __all__ = [
     "MAX_BYTES",
@@ -70,11 +101,20 @@ _NON_PRINTABLE_RE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\uf
 # (raw or as an escape such as "\e" or "\u202e"): C0 controls but tab and
 # newline, DEL, C1 controls, and the bidirectional overrides and isolates.
 _CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-# The same, raw in a file (a carriage return is allowed there, in line ends).
-_RAW_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# The same, raw in a file (a carriage return is allowed there, in line ends),
+# and a byte order mark after the first character (libyaml skips one at the
+# start of any line, the pure parser reads it as text).
+_RAW_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff]")
+# Where libyaml and the pure-Python parser may read a text differently, besides
+# a tab or a '?' (see _may_read_differently).
+_FLOW_COLON_RE = re.compile(r":[,\[\]{}]")
+_BLOCK_COMMENT_RE = re.compile(r"[|>][-+0-9]*#")
+_DIRECTIVE_RE = re.compile("(?:^|[\n\r\x85\u2028\u2029])%")
 
 
 def _control_message(char: str) -> str:
+    if char == "\ufeff":
+        return "invalid character U+FEFF (a byte order mark is only allowed at the start of the file)"
     if "\u202a" <= char <= "\u202e" or "\u2066" <= char <= "\u2069":
         return f"invalid character U+{ord(char):04X} (bidirectional override characters are not allowed)"
     return f"invalid character U+{ord(char):04X} (control characters are not allowed)"
@@ -230,6 +270,57 @@ class _PureLoader(yaml.SafeLoader):
     """The pure-Python safe loader (used when libyaml is missing, and in tests)."""
 
 
+class _Ambiguous(yaml.MarkedYAMLError):
+    """What the pure parser reads and libyaml refuses (raised by :class:`_StrictLoader`)."""
+
+
+_FLOW_INDICATORS = ",[]{}"
+_BLOCK_TAB = "a tab where a block scalar's indentation is expected"
+_BLOCK_TAB_ADVICE = "indent with spaces, or give the indentation after '|' or '>' (such as '|2')"
+_DIGITS_RE = re.compile("[0-9]+")
+
+
+class _StrictLoader(_PureLoader):
+    """The pure-Python parser, refusing as well what libyaml refuses where the
+    pure parser reads on: what reads every text the two parsers may read
+    differently (see :func:`_may_read_differently`).
+
+    Each check is libyaml's own (its ``scanner.c`` and ``parser.c``), made where
+    the pure parser has just read the same thing. (libyaml's other block scalar
+    check, a tab short of a known indentation, needs none: the scalar ends
+    there and the pure parser refuses the tab itself.)
+    """
+
+    def scan_directive(self) -> Any:
+        token = super().scan_directive()
+        if token.name == "YAML":
+            text = self.buffer[token.start_mark.index : token.end_mark.index]
+            major, minor = token.value
+            too_long = any(len(digits) > 9 for digits in _DIGITS_RE.findall(text))
+            if major == 1 and (minor not in (1, 2) or too_long):  # another major: both refuse it
+                problem = f"the version in '{shown(text)}'"
+                raise _Ambiguous(None, None, problem, token.start_mark, "write '%YAML 1.2' or remove the line")
+        elif token.name != "TAG":  # the pure parser skips what libyaml refuses
+            problem = f"the directive '%{shown(token.name)}'"
+            raise _Ambiguous(None, None, problem, token.start_mark, "remove the line")
+        return token
+
+    def scan_plain(self) -> Any:
+        token = super().scan_plain()
+        # Where the pure parser takes ':' for the value indicator ("[a:]",
+        # "{a:,}"), libyaml reads on and refuses it.
+        if self.flow_level and self.peek() == ":" and self.peek(1) in _FLOW_INDICATORS:
+            problem = f"':' right before '{self.peek(1)}' in a flow collection"
+            raise _Ambiguous(None, None, problem, self.get_mark(), "put a space after the ':' or quote the text")
+        return token
+
+    def scan_block_scalar_indentation(self) -> Any:
+        found = super().scan_block_scalar_indentation()
+        if self.peek() == "\t":  # libyaml: a tab while the indentation is not yet known
+            raise _Ambiguous(None, None, _BLOCK_TAB, self.get_mark(), _BLOCK_TAB_ADVICE)
+        return found
+
+
 if getattr(yaml, "__with_libyaml__", False) and hasattr(yaml, "CSafeLoader"):
 
     class _Loader(yaml.CSafeLoader):
@@ -355,18 +446,26 @@ def _plain_value(value: str, event: Any, path: str) -> Any:
 _NO_KEY = object()
 
 
-def _build(text: str, path: str, loader_class: type[Any]) -> tuple[Any, Location]:
+class _NeedsStrict(Exception):
+    """A '?' in a plain scalar of a flow collection (``[a?b]``): only the strict
+    loader reads it alike everywhere."""
+
+
+def _build(text: str, path: str, loader_class: type[Any], watch: bool = False) -> tuple[Any, Location]:
     """Parse ``text`` into values; return (root value, root location).
 
     One tight loop over the parser's events (this is most of the time a batch
     of answer files takes): positions are kept as the parser's marks and
-    turned into locations only when asked for.
+    turned into locations only when asked for. With ``watch`` (the text holds a
+    '?'), a plain scalar holding '?' in a flow collection raises
+    :class:`_NeedsStrict`.
     """
     source = _YamlSource(path)
     scalar_event, mapping_start, sequence_start = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
     mapping_end, sequence_end, alias_event = yaml.MappingEndEvent, yaml.SequenceEndEvent, yaml.AliasEvent
     document_start, stream_end = yaml.DocumentStartEvent, yaml.StreamEndEvent
     stack: list[Any] = []  # open collections
+    flows: list[bool] = []  # per open collection: whether it is a flow one
     keys: list[Any] = []  # per open collection: the pending key of a mapping (_NO_KEY: want a key)
     root: Any = None
     root_mark: Any = None
@@ -382,6 +481,8 @@ def _build(text: str, path: str, loader_class: type[Any]) -> tuple[Any, Location
                 if event.tag is not None or event.anchor is not None:
                     _check_node_event(event, path)
                 raw = event.value
+                if watch and flows and flows[-1] and "?" in raw and event.implicit[0]:
+                    raise _NeedsStrict
                 bad = _CONTROL_RE.search(raw)
                 if bad is not None:
                     raise DataError(_control_message(bad.group()), to_location(path, event.start_mark), code="control")
@@ -415,7 +516,8 @@ def _build(text: str, path: str, loader_class: type[Any]) -> tuple[Any, Location
                 first = parent._key_marks.get(value)
                 if first is not None:
                     raise DataError(
-                        f"duplicate key {value!r} (first defined at line {first.line + 1})", to_location(path, mark)
+                        f"duplicate key '{shown(value)}' (first defined at line {first.line + 1})",
+                        to_location(path, mark),
                     )
                 parent._key_marks[value] = mark
                 keys[-1] = value
@@ -432,9 +534,11 @@ def _build(text: str, path: str, loader_class: type[Any]) -> tuple[Any, Location
                 container._mark = mark
                 stack.append(container)
                 keys.append(_NO_KEY)
+                flows.append(bool(event.flow_style))
             elif kind is mapping_end or kind is sequence_end:
                 container = stack.pop()
                 keys.pop()
+                flows.pop()
                 mark = container._mark
                 if not stack:
                     root, root_mark, have_root = container, mark, True
@@ -522,12 +626,21 @@ def _syntax_error(error: yaml.MarkedYAMLError, path: str) -> DataError:
     return DataError(message, to_location(path, mark))
 
 
-def _parse(text: str, path: str, loader_class: type[Any]) -> tuple[Any, Location]:
-    """:func:`_build`, with every parser failure turned into a DataError."""
+def _parse(text: str, path: str, loader_class: type[Any], watch: bool = False) -> tuple[Any, Location]:
+    """:func:`_build`, with every parser failure turned into a DataError (with
+    ``watch``, :class:`_NeedsStrict` where only the strict loader will do)."""
     try:
-        return _build(text, path, loader_class)
+        return _build(text, path, loader_class, watch)
+    except _Ambiguous as error:
+        raise DataError(
+            f"invalid YAML: this is read differently by different YAML parsers ({error.problem}): {error.note}",
+            to_location(path, error.problem_mark),
+            code="ambiguous",
+        ) from None
     except yaml.MarkedYAMLError as error:
-        if loader_class is not _PureLoader and "nesting depth" in str(error.problem):
+        if watch and "?" in text:
+            raise _NeedsStrict from None  # the parsers may fail differently around a '?'
+        if not issubclass(loader_class, _PureLoader) and "nesting depth" in str(error.problem):
             # Newer libyaml gives up at 1000 levels while scanning ahead, before
             # our lower limit is reached; the pure parser finds the exact spot
             # (it stops at MAX_DEPTH, before where libyaml stopped).
@@ -541,13 +654,81 @@ def _parse(text: str, path: str, loader_class: type[Any]) -> tuple[Any, Location
         raise DataError(f"invalid YAML: {error}", Location(path, 1, 1)) from None
 
 
+class _AtMark:
+    """What :func:`_plain_value` needs of an event: where it starts."""
+
+    __slots__ = ("start_mark",)
+
+    def __init__(self, mark: Any) -> None:
+        self.start_mark = mark
+
+
+#: Whether plain block YAML (answers files) is read by :mod:`imt_tutor.plain_yaml`
+#: (same values and positions, several times faster); tests turn it off to
+#: exercise the parsers themselves.
+PLAIN_FAST_PATH = True
+#: Whether JSON is first read by json.loads, located only when asked (see _json_fast).
+JSON_FAST_PATH = True
+
+
+class _PlainSource:
+    """Positions stored by :func:`imt_tutor.plain_yaml.parse_plain` -> Locations."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def locate(self, mark: Any) -> Location:
+        return to_location(self.path, mark_of(mark))
+
+
+def _parse_plain(text: str, path: str) -> tuple[Any, Location] | None:
+    """:func:`imt_tutor.plain_yaml.parse_plain` with this module's containers
+    and scalars, or ``None`` for text outside its subset."""
+    if not PLAIN_FAST_PATH:
+        return None
+    source = _PlainSource(path)
+    found = parse_plain(
+        text,
+        source,
+        YamlMap,
+        YamlList,
+        lambda value, mark: _plain_value(value, _AtMark(mark_of(mark)), path),
+        MAX_DEPTH,
+    )
+    if found is None:
+        return None
+    return found[0], source.locate(found[1])
+
+
+def _may_read_differently(text: str) -> bool:
+    """Whether libyaml and the pure-Python parser may read ``text`` differently:
+    it holds a tab, ':' before one of ',[]{}', '|' or '>' (and indicators)
+    before '#', or '%' at the start of a line. (A '?' matters only in a plain
+    scalar of a flow collection, or where a parser fails: :func:`_load_str`
+    watches for those as it builds.)"""
+    return (
+        "\t" in text
+        or (":" in text and _FLOW_COLON_RE.search(text) is not None)
+        or ("#" in text and _BLOCK_COMMENT_RE.search(text) is not None)
+        or ("%" in text and _DIRECTIVE_RE.search(text) is not None)
+    )
+
+
 def _load_str(text: str, path: str, expect: type | tuple[type, ...] | None) -> Any:
     text = text.removeprefix("\ufeff")
     bad = _NON_PRINTABLE_RE.search(text) or _RAW_CONTROL_RE.search(text)
     if bad is not None:
         line, column = _position(text, bad.start())
         raise DataError(_control_message(bad.group()), Location(path, line, column), code="control")
-    value, location = _parse(text, path, _active_loader)
+    if _may_read_differently(text):  # read alike on every installation
+        value, location = _parse(text, path, _StrictLoader)
+    else:
+        try:
+            value, location = _parse_plain(text, path) or _parse(text, path, _active_loader, watch="?" in text)
+        except _NeedsStrict:
+            value, location = _parse(text, path, _StrictLoader)
     _check_expect(value, location, expect)
     return value
 
@@ -776,11 +957,161 @@ def _json_syntax(text: str, source: _JsonSource, index: int) -> DataError:
     return DataError("invalid JSON", source.locate(index), code="json-syntax")
 
 
+# ------------------------------------------------------------------ JSON: the fast path
+#
+# Most JSON that a batch reads has nothing to report: json.loads (in C) reads
+# it several times faster than the positional parser. Its mappings and lists
+# are given marks that name a place (the path of keys and indexes from the
+# root, and what is asked for); only when a position is asked for -- to report
+# a problem -- is the text parsed again by the positional parser, once, and
+# the place looked up there. Anything the positional parser would report
+# (duplicate keys, NaN, a lone surrogate, a control character, a number out
+# of range, deep nesting) makes the fast path give way to it.
+
+
+class _Refused(Exception):
+    """json.loads met something the positional parser reports."""
+
+
+def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise _Refused  # a duplicate key
+    return found
+
+
+def _json_constant(name: str) -> Any:
+    raise _Refused  # NaN, Infinity
+
+
+class _LazyJsonSource:
+    """Places (see above) -> Locations, by a positional parse made when first asked."""
+
+    __slots__ = ("_root", "source")
+
+    def __init__(self, source: _JsonSource) -> None:
+        self.source = source
+        self._root: Any = None
+
+    def locate(self, mark: Any) -> Location:
+        if isinstance(mark, Location):
+            return mark
+        if self._root is None:
+            self._root = _JsonParser(self.source.text, self.source).document()[0]
+        node_path, kind, key = mark
+        node = self._root
+        for step in node_path:
+            node = node[step]
+        if kind == "self":
+            return node.location
+        if kind == "key":
+            return node.key_location(key)
+        if kind == "value":
+            return node.value_location(key)
+        return node.item_location(key)
+
+
+class _LazyMapMarks:
+    """A mapping's key or value marks, as places."""
+
+    __slots__ = ("_container", "_kind", "_path")
+
+    def __init__(self, node_path: tuple[Any, ...], kind: str, container: dict[str, Any]) -> None:
+        self._path = node_path
+        self._kind = kind
+        self._container = container
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return (self._path, self._kind, key) if key in self._container else default
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        return ((key, (self._path, self._kind, key)) for key in self._container)
+
+
+class _LazyItemMarks:
+    """A list's item marks, as places."""
+
+    __slots__ = ("_container", "_path")
+
+    def __init__(self, node_path: tuple[Any, ...], container: list[Any]) -> None:
+        self._path = node_path
+        self._container = container
+
+    def __len__(self) -> int:
+        return len(self._container)
+
+    def __getitem__(self, index: int) -> Any:
+        return (self._path, "item", range(len(self._container))[index])
+
+    def __iter__(self) -> Iterator[Any]:
+        return ((self._path, "item", index) for index in range(len(self._container)))
+
+
+def _json_fast(string: str, source: _JsonSource) -> Any:
+    """The document read by json.loads, located lazily; ``_Refused`` where the
+    positional parser must read it."""
+    try:
+        value = json.loads(string, object_pairs_hook=_json_pairs, parse_constant=_json_constant)
+    except (ValueError, RecursionError):  # a syntax error (json words it), too many digits, too deep
+        raise _Refused from None
+    lazy = _LazyJsonSource(source)
+    root: list[Any] = [None]
+    # (parent, key or index in it, value, place of the value, depth): iterative, like the parser's limit.
+    work: list[tuple[Any, Any, Any, tuple[Any, ...], int]] = [(root, 0, value, (), 0)]
+    while work:
+        parent, slot, item, node_path, depth = work.pop()
+        kind = type(item)
+        if kind is str:
+            if _CONTROL_RE.search(item) is not None or _SURROGATE_RE.search(item) is not None:
+                raise _Refused
+        elif kind is float:
+            if math.isinf(item):
+                raise _Refused
+        elif kind is dict:
+            if depth >= MAX_DEPTH:
+                raise _Refused
+            mapping = YamlMap()
+            mapping._source = lazy
+            mapping._mark = (node_path, "self", None)
+            for key, inner in item.items():
+                if _CONTROL_RE.search(key) is not None or _SURROGATE_RE.search(key) is not None:
+                    raise _Refused
+                mapping[key] = None
+                work.append((mapping, key, inner, (*node_path, key), depth + 1))
+            mapping._key_marks = _LazyMapMarks(node_path, "key", mapping)  # type: ignore[assignment]
+            mapping._value_marks = _LazyMapMarks(node_path, "value", mapping)  # type: ignore[assignment]
+            item = mapping
+        elif kind is list:
+            if depth >= MAX_DEPTH:
+                raise _Refused
+            sequence = YamlList([None] * len(item))
+            sequence._source = lazy
+            sequence._mark = (node_path, "self", None)
+            sequence._item_marks = _LazyItemMarks(node_path, sequence)  # type: ignore[assignment]
+            for index, inner in enumerate(item):
+                work.append((sequence, index, inner, (*node_path, index), depth + 1))
+            item = sequence
+        parent[slot] = item
+    return root[0]
+
+
 def _load_json(string: str, path: str, expect: type | tuple[type, ...] | None, first_line: int) -> Any:
     string = string.removeprefix("\ufeff")
     source = _JsonSource(path, string, first_line)
     if not string.strip():
         raise DataError("file is empty", Location(path, first_line, 1), code="empty")
+    if JSON_FAST_PATH:
+        try:
+            value = _json_fast(string, source)
+        except _Refused:
+            pass
+        else:
+            try:
+                _check_expect(value, _UNKNOWN, expect)
+            except DataError:
+                pass  # the positional parser places the error
+            else:
+                return value
     try:
         value, start = _JsonParser(string, source).document()
     except _JsonSyntax as error:

@@ -429,6 +429,21 @@ def test_hostile_or_broken_tables(tmp_path, base, text, message, where):
     assert any(line.startswith(prefix) and message in line for line in got), got
 
 
+def test_a_key_holding_a_newline_or_a_tab_is_shown_escaped_on_one_line(tmp_path, base):
+    text = (
+        'facts:\n  - id: a\n    section: "Conclusion"\n    claim: x\n    not_encoded: why\n    "row\\nkey": 1\n'
+        '  - id: b\n    section: "Conclusion"\n    claim: x\n    rules: [common-site]\n'
+        '    checks: [{facts: {site: lung}, "check\\tkey": 1}]\n"table\\nkey": 2\n'
+    )
+    path = write(tmp_path, text)
+    with pytest.raises(DataError) as excinfo:
+        load_fidelity(path, base)
+    shown = str(excinfo.value)
+    for key in ("'table\\nkey' in the fidelity table", "row 'a': unknown key 'row\\nkey'", "unknown key 'check\\tkey'"):
+        assert key in shown
+    assert all(line.startswith(f"{path}:") for line in shown.splitlines()), shown
+
+
 def test_missing_table(tmp_path, base):
     with pytest.raises(DataError, match="cannot read file"):
         load_fidelity(tmp_path / "absent.yaml", base)

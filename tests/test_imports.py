@@ -28,7 +28,7 @@ DURABLE = ("durable", "durable_rules", "durable_rules_engine")
 # design.md, "Walls": each layer imports only those below it (and its own).
 LAYERS: list[tuple[str, ...]] = [
     ("imt_tutor", "imt_tutor.errors", "imt_tutor.models", "imt_tutor.scoring"),
-    ("imt_tutor.files", "imt_tutor.loading"),
+    ("imt_tutor.files", "imt_tutor.plain_yaml", "imt_tutor.loading"),
     (
         "imt_tutor.vocabulary",
         "imt_tutor.rulebase",

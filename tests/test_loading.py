@@ -121,6 +121,9 @@ HOSTILE_FILES = [
     ("c1_escape.yaml", 1, 4, ["U+009B", "control characters"]),
     ("bidi_raw.yaml", 2, 9, ["U+202E", "bidirectional override"]),
     ("bidi_escaped_key.yaml", 2, 3, ["U+2066", "bidirectional override"]),
+    # Read differently by libyaml and the pure-Python parser: refused by both.
+    ("tab_in_block_scalar.yaml", 4, 3, ["read differently by different YAML parsers", "a tab where"]),
+    ("trailing_tab.yaml", 2, 30, ["invalid YAML", "'\\t'"]),
 ]
 
 
@@ -774,6 +777,152 @@ SAMPLE_DOCUMENTS = [
 def test_loaders_agree(text: str, loader: str, monkeypatch: pytest.MonkeyPatch) -> None:
     assert loader == "both"
     assert _outcome(text, False, monkeypatch) == _outcome(text, True, monkeypatch)
+
+
+# --------------------------------------------------------------------------
+# One answer for one file, on every installation: where the parsers part, refuse
+
+HAS_LIBYAML = loading._loader_class(False) is not loading._loader_class(True)
+
+# Fragments heavy in what libyaml and the pure-Python parser read differently.
+_FRAGMENTS = st.sampled_from(
+    [
+        *["\t", " ", "  ", " \t", "\n", "\n", "\n  ", "\n\t", "\r\n", "\r", "\u2028", "\n \n"],
+        *["[", "]", "{", "}", ",", ":", ": ", " :", "'", '"', "#", " #", "-", "- ", "?", "? ", "\\", "!", "~"],
+        *["|", ">", "|-", ">+", "|2", "|#", ">-#", "a: |\n", "- >\n ", "---", "--- ", "...", "\ufeff"],
+        *["a:", ":]", ":,", ":}", "?]", "[a?b]", "{a:,}"],
+        *["%", "%YAML 1.1\n", "%YAML 1.3\n", "%TAG ! x\n", "%FOO\n"],
+        *["a", "b c", "key", "1", "null", "é", "'x'", '"y"', "'s\tq'", '"a\n\tb"', "\\t"],
+    ]
+)
+_SEPARATORS = st.sampled_from([" ", "  ", ""])
+_INDENTS = st.sampled_from([" ", "  ", "\t", " \t", "  \t", "\t "])
+_KEYS = st.sampled_from(["a", "b c", "é", "'q'", '"d"', "'s\tq'", "a?b", "a:b", "k"])
+_VALUES = st.sampled_from(["a", "b c", "1", "'q'", "'s\tq'", "~", "é", "a?b", "a:b", "%p", "", "[a]", "{a: b}"])
+# Lines (a line or two after directives): a key, an item, a block scalar, a flow collection, ... with
+# tabs only in quotes and where a block scalar's indentation is expected (the fragments have them elsewhere).
+_LINE_SHAPES = st.sampled_from(
+    [
+        *["{k}:{s}{v}", "-{s}{v}", "{v}", "?{s}{k}", ":{s}{v}", "{k}:{s}{v}{s}#{w}", "---", "--- {v}", "..."],
+        *["{k}:{s}|\n{i}{k}", "{k}: >-\n{i}{k}\n{i}{w}", "- |2\n{i}{k}", "{k}: |{s}#{w}\n  {k}", "- >\n\n{i}{k}"],
+        *["[{k}:{s}]", "[{v},{s}{k}:]", "{{{k}:{s},{w}}}", "{{{k}:{s}}}", "[{v}{s}?{w}]", "{k}: [{v},{s}{w}]"],
+    ]
+)
+_DIRECTIVES = st.sampled_from(
+    ["", "", "---\n", "%YAML 1.2\n---\n", "%YAML 1.3\n---\n", "%FOO x\n---\n", "%TAG ! x\n---\n"]
+)
+_LINES = st.builds(
+    lambda indent, shape, k, v, w, s, i, end: indent + shape.format(k=k, v=v, w=w, s=s, i=i) + end,
+    st.sampled_from(["", "", "", " ", "  "]),
+    _LINE_SHAPES,
+    _KEYS,
+    _VALUES,
+    _VALUES,
+    _SEPARATORS,
+    _INDENTS,
+    st.sampled_from(["", "", " ", " #c"]),
+)
+_DOCUMENTS = st.lists(_FRAGMENTS, min_size=1, max_size=16).map("".join) | st.builds(
+    lambda directives, lines: directives + "\n".join(lines) + "\n",
+    _DIRECTIVES,
+    st.lists(_LINES, min_size=1, max_size=2),
+)
+
+
+def _typed(value: Any) -> Any:
+    """``value`` with the type of every scalar (so that 1, 1.0 and True differ)."""
+    if isinstance(value, dict):
+        return {key: _typed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_typed(item) for item in value]
+    return (type(value), value)
+
+
+def _read(text: str, loader_class: type[Any], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """What loading ``text`` gives where ``loader_class`` is the installation's parser."""
+    monkeypatch.setattr(loading, "_active_loader", loader_class)
+    try:
+        return ("ok", _typed(load_yaml_text(text, expect=None)))
+    except DataError:
+        return ("error",)
+
+
+@pytest.mark.skipif(not HAS_LIBYAML, reason="PyYAML without libyaml: one parser only")
+@pytest.mark.parametrize("loader", ["both"])
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=_DOCUMENTS)
+def test_generated_documents_load_alike_with_either_parser(
+    text: str, loader: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_libyaml = _read(text, loading._loader_class(False), monkeypatch)
+    assert _read(text, loading._loader_class(True), monkeypatch) == with_libyaml
+    if with_libyaml[0] == "ok":  # and what loads is what each parser reads by itself
+        for parser in (loading._loader_class(False), loading._loader_class(True)):
+            value, _ = loading._build(text.removeprefix("\ufeff"), "t.yaml", parser)
+            assert ("ok", _typed(value)) == with_libyaml
+
+
+# Where the parsers part (cases of the yaml-test-suite, by id, and their kin).
+# The pure parser's own error where it refuses what libyaml reads:
+_TAB = ("found character '\\t' that cannot start any token", None)
+# libyaml's refusals of what the pure parser reads:
+_BLOCK_TAB = ("read differently by different YAML parsers (a tab where a block scalar's indentation", "ambiguous")
+_FLOW_COLON = ("read differently by different YAML parsers (':' right before", "ambiguous")
+
+PARTING = [
+    ("a: b\t\nc: d\n", 1, 5, _TAB),  # DC7X: a tab at the end of a line
+    ("key:\n  value\n  with\n  \t\n  tabs\n", 4, 3, _TAB),  # NB6Z: a tab on a blank continuation line
+    ("foo: 1\n \t\nbar: 2\n", 2, 2, _TAB),  # DK95: a tab on a blank line
+    ("x:\n - x\n  \tx\n", 3, 3, _TAB),  # UV7Q: a tab after the indentation
+    ("- [\n\tfoo,\n foo\n ]\n", 2, 1, _TAB),  # Y79Y: a tab in a flow collection
+    ("a: [b,\tc]\n", 1, 7, _TAB),
+    ("a:\tb\n", 1, 3, _TAB),
+    ("---\tscalar\n", 1, 4, _TAB),  # K54U: a tab after the document marker
+    ("block: ># comment\n  scalar\n", 1, 9, ("but found '#'", None)),  # X4QW
+    ("- [a?string]\n", 1, 5, ("but got '?'", None)),  # JR7V: '?' in a plain scalar of a flow collection
+    ("- {key: value?}\n", 1, 14, ("but got '?'", None)),
+    ("foo: |-\n \tbar\n", 2, 2, _BLOCK_TAB),  # 96NN
+    ("- >\n \t\n detected\n", 2, 2, _BLOCK_TAB),  # R4YG
+    ("foo: |\n \t\nbar: 1\n", 2, 2, _BLOCK_TAB),  # Y79Y
+    ("b: |\n  \tx\n", 2, 3, _BLOCK_TAB),
+    ("- |2\n \tx\n", 2, 2, _TAB),  # a tab short of a given indentation: refused by both, as a tab
+    ('{\nunquoted : "separate",\nomitted value:,\n}\n', 3, 14, _FLOW_COLON),  # 4ABK
+    ("a: [c:]\n", 1, 6, _FLOW_COLON),
+    ("%FOO bar baz # Should be ignored\n---\na: 1\n", 1, 1, ("(the directive '%FOO'): remove the line", "ambiguous")),
+    ("%YAML 1.3\n---\na: 1\n", 1, 1, ("(the version in '%YAML 1.3')", "ambiguous")),  # BEC7
+    ("a: 1\n\ufeffb: 2\n", 2, 1, ("invalid character U+FEFF (a byte order mark is only allowed", "control")),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "column", "expected"), PARTING)
+def test_where_the_parsers_part_both_refuse_at_the_same_place(
+    text: str, line: int, column: int, expected: tuple[str, str | None]
+) -> None:
+    words, code = expected
+    error = _error(text, expect=None)
+    assert (error.location, error.code) == (_at(line, column), code)
+    assert words in error.message
+    assert "\n" not in error.message
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("a: 'x\ty'\nb: \"\\t\"\n# a\tcomment\n", {"a": "x\ty", "b": "\t"}),  # tabs in quotes and comments
+        ("b: |\n  y\n  \tx\n", {"b": "y\n\tx\n"}),  # a tab inside a block scalar's text
+        ("b: |2\n  \tx\n", {"b": "\tx\n"}),
+        ("%YAML 1.2\n---\na: 1\n", {"a": 1}),
+        ("q: why?\nr: [a, b]\ns: {t: 50%}\n", {"q": "why?", "r": ["a", "b"], "s": {"t": "50%"}}),
+        ("u: a:b\nv: [c: d]\nw: '|#'\n", {"u": "a:b", "v": [{"c": "d"}], "w": "|#"}),
+    ],
+)
+def test_what_both_parsers_read_alike_still_loads(text: str, value: Any) -> None:
+    assert load_yaml_text(text) == value
+
+
+def test_a_duplicate_key_is_shown_escaped_on_one_line() -> None:
+    error = _error('"it\'s\\n": 1\n"it\'s\\n": 2\n')
+    assert error.message == "duplicate key 'it's\\n' (first defined at line 1)"
 
 
 # --------------------------------------------------------------------------

@@ -1,0 +1,270 @@
+"""The loader's fast path: the plain block YAML that answers files are written in.
+
+A batch grades thousands of small files such as::
+
+    student: A. Student
+    case: lung-cough-alk-positive
+    submitted_at: '2026-12-02T01:17:56+00:00'
+    answers:
+      presentation.next-steps: [cross_sectional_imaging]
+      imaging.working-diagnosis:
+      - mass_under_investigation
+
+and most of the time of a batch went into turning libyaml's events into
+values. :func:`parse_plain` reads this narrow subset of YAML line by line, with
+the same values and the same positions (every key, value and item) as
+:mod:`imt_tutor.loading` gives through either YAML parser; for anything else it
+returns ``None`` and the caller parses the text in full. The subset:
+
+* block mappings whose keys are ASCII words (``[A-Za-z_][A-Za-z0-9_.-]*``,
+  each resolving to a string and not repeated), block sequences (also at
+  their key's indentation), and one-line flow sequences of words;
+* one-line scalars: plain ones that start with a letter, digit or ``_`` and
+  hold no ``#``, ``[``, ``]``, ``{``, ``}`` or ``": "``, single-quoted ones
+  without ``''`` and double-quoted ones without ``\\``;
+* spaces for indentation, blank lines and whole-line comments; ``\\n`` line
+  ends only (no tab, carriage return or Unicode line break anywhere).
+
+Everything outside it -- an empty value, a trailing comment, an anchor, a
+tag, a block scalar, a document marker, a repeated key, a bad indentation --
+falls back to the full parser, which also words every error. A hypothesis
+test (``tests/test_plain_yaml.py``) checks that the two agree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["Mark", "mark_of", "parse_plain"]
+
+# Any of these anywhere: not the subset (tabs, other line ends, a BOM inside).
+_OUTSIDE = re.compile("[\t\r\x85\u2028\u2029\ufeff]")
+# One line: its indentation, then a key and the rest after ':', or a '- ' item.
+# (The value is taken up to the line's end, its trailing spaces stripped after:
+# a lazy group before " *" would be tried once a character.)
+_KEY_LINE = re.compile(r"( *)([A-Za-z_][A-Za-z0-9_.-]*):(?: +(.*))?", re.ASCII)
+_ITEM_LINE = re.compile(r"( *)- +(.*)")
+_SKIP_LINE = re.compile(r" *(?:#.*)?")
+# A plain one-line scalar in block context (no ': ', no trailing ':').
+_PLAIN = re.compile(r"[A-Za-z0-9_](?:[^#\[\]{}:]|:(?! |$))*")
+_SINGLE = re.compile(r"'([^']*)'")
+_DOUBLE = re.compile(r'"([^"\\]*)"')
+_WORD = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", re.ASCII)
+
+
+# A position is one int (no object per item): line << _SHIFT | column, both 0-based.
+_SHIFT = 21  # columns and lines of a 1 MiB file fit
+_COLUMN = (1 << _SHIFT) - 1
+
+
+class Mark:
+    """A 0-based position, as the YAML parsers' marks give it."""
+
+    __slots__ = ("column", "line")
+
+    def __init__(self, line: int, column: int) -> None:
+        self.line = line
+        self.column = column
+
+
+def mark_of(position: int) -> Mark:
+    """The :class:`Mark` of a position that :func:`parse_plain` stored."""
+    return Mark(position >> _SHIFT, position & _COLUMN)
+
+
+class FlowMarks:
+    """The positions of the items of a one-line flow sequence, worked out
+    only when one is asked for (an item's position is needed only to report
+    a problem with it)."""
+
+    __slots__ = ("_inner", "_mark", "_marks")
+
+    def __init__(self, mark: int, inner: str) -> None:
+        self._mark = mark  # of the '['
+        self._inner = inner  # what is between the brackets
+        self._marks: list[int] | None = None
+
+    def _all(self) -> list[int]:
+        if self._marks is None:
+            marks = []
+            at = self._mark + 1
+            for part in self._inner.split(","):
+                marks.append(at + len(part) - len(part.lstrip(" ")))
+                at += len(part) + 1
+            self._marks = marks
+        return self._marks
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __getitem__(self, index: int) -> int:
+        return self._all()[index]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._all())
+
+
+class _Frame:
+    __slots__ = ("container", "indent", "is_map")
+
+    def __init__(self, container: Any, indent: int, is_map: bool) -> None:
+        self.container = container
+        self.indent = indent
+        self.is_map = is_map
+
+
+def parse_plain(
+    text: str,
+    source: Any,
+    map_type: type,
+    list_type: type,
+    plain_value: Any,
+    max_depth: int,
+) -> tuple[Any, int] | None:
+    """``(root value, root position)`` of ``text`` if it is in the subset, else ``None``.
+
+    ``map_type``/``list_type`` are the loader's located containers, given
+    ``_source`` (``source``, whose ``locate`` takes the positions stored here:
+    see :func:`mark_of`), ``_mark`` and their key, value or item marks.
+    ``plain_value(text, mark)`` resolves a plain scalar that may not be a
+    string (it starts with a digit or ``-``, or is ``true``, ``false`` or
+    ``null``) as the loader does, and may raise the loader's error.
+    """
+    if _OUTSIDE.search(text) is not None:
+        return None
+    stack: list[_Frame] = []
+    root: Any = None
+    root_mark = 0
+    pending: str | None = None  # a key of the top mapping whose value is the block to come
+    key_line, item_line, skip_line = _KEY_LINE.fullmatch, _ITEM_LINE.fullmatch, _SKIP_LINE.fullmatch
+    for number, line in enumerate(text.split("\n")):
+        here = number << _SHIFT
+        key_match = key_line(line)
+        if key_match is not None:
+            indent = key_match.end(1)
+            is_item = False
+            body = (key_match.group(3) or "").rstrip(" ")
+            start = key_match.start(3)
+        else:
+            item_match = item_line(line)
+            if item_match is None:
+                if skip_line(line) is not None:
+                    continue
+                return None
+            indent = item_match.end(1)
+            is_item = True
+            body = item_match.group(2).rstrip(" ")
+            start = item_match.start(2)
+            if not body:
+                return None
+        if pending is not None:
+            top = stack[-1]
+            if indent > top.indent or (indent == top.indent and is_item):
+                mark = here | indent
+                child = list_type() if is_item else map_type()
+                child._source = source
+                child._mark = mark
+                top.container[pending] = child
+                top.container._value_marks[pending] = mark
+                stack.append(_Frame(child, indent, not is_item))
+                pending = None
+            else:
+                return None  # an empty value: null, which the full parser places
+        else:
+            while stack and (
+                stack[-1].indent > indent or (stack[-1].indent == indent and not stack[-1].is_map and not is_item)
+            ):
+                stack.pop()
+            if not stack:
+                if root is not None:
+                    return None
+                root_mark = here | indent
+                root = list_type() if is_item else map_type()
+                root._source = source
+                root._mark = root_mark
+                stack.append(_Frame(root, indent, not is_item))
+            elif stack[-1].indent != indent:
+                return None
+        if len(stack) >= max_depth - 1:
+            return None  # deep: the full parser says where the limit is
+        top = stack[-1]
+        container = top.container
+        if is_item:
+            if top.is_map:
+                return None
+            value = _scalar_or_flow(body, here | start, source, list_type, plain_value)
+            if value is _NOT_PLAIN:
+                return None
+            container.append(value)
+            container._item_marks.append(here | start)
+            continue
+        if not top.is_map:
+            return None
+        assert key_match is not None
+        key = key_match.group(2)
+        if key in container._key_marks or key in _NOT_STRINGS:
+            return None
+        container._key_marks[key] = here | indent
+        if not body:
+            pending = key
+            continue
+        value = _scalar_or_flow(body, here | start, source, list_type, plain_value)
+        if value is _NOT_PLAIN:
+            return None
+        container[key] = value
+        container._value_marks[key] = here | start
+    if pending is not None or root is None:
+        return None
+    return root, root_mark
+
+
+# Plain words that resolve to something other than a string (the rest of
+# those start with a digit or '-').
+_NOT_STRINGS = frozenset({"true", "false", "null"})
+_NUMBER_START = frozenset("-0123456789")
+_NOT_PLAIN = object()
+# Words already seen to be flow items (option IDs repeat in every file), bounded.
+_WORDS: set[str] = set()
+_WORDS_LIMIT = 4096
+
+
+def _scalar_or_flow(body: str, mark: int, source: Any, list_type: type, plain_value: Any) -> Any:
+    """The value written as ``body`` (at position ``mark``), or ``_NOT_PLAIN``."""
+    first = body[0]
+    if first == "[":
+        if body[-1] != "]":
+            return _NOT_PLAIN
+        items = list_type()
+        items._source = source
+        items._mark = mark
+        inner = body[1:-1]
+        if not inner.strip(" "):
+            return items
+        words = [part.strip(" ") for part in inner.split(",")]
+        if _WORDS.issuperset(words):  # words seen before, each a string: the usual case
+            items.extend(words)
+            items._item_marks = FlowMarks(mark, inner)
+            return items
+        marks = items._item_marks
+        for word, where in zip(words, FlowMarks(mark, inner), strict=True):
+            if _WORD.fullmatch(word) is None:
+                return _NOT_PLAIN
+            if word[0] in _NUMBER_START or word in _NOT_STRINGS:
+                items.append(plain_value(word, where))
+            else:
+                if len(_WORDS) < _WORDS_LIMIT:
+                    _WORDS.add(word)
+                items.append(word)
+            marks.append(where)
+        return items
+    if first == "'":
+        found = _SINGLE.fullmatch(body)
+        return _NOT_PLAIN if found is None else found.group(1)
+    if first == '"':
+        found = _DOUBLE.fullmatch(body)
+        return _NOT_PLAIN if found is None else found.group(1)
+    if _PLAIN.fullmatch(body) is None:
+        return _NOT_PLAIN
+    return plain_value(body, mark) if first in _NUMBER_START or body in _NOT_STRINGS else body
