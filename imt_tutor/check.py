@@ -29,7 +29,7 @@ from .engines.builtin import BuiltinEngine
 from .engines.durable import check_limits
 from .errors import ERROR, WARNING, DataError, Location, Problem, Problems
 from .fidelity import FidelityTable, parse_fidelity, run_table
-from .graph import rule_graph
+from .graph import RuleGraph, rule_graph
 from .loading import YamlList, YamlMap, load_yaml_file
 from .models import AllOf, Case, Condition, Facts, Inference, Is, Known, Not, Question, Rule, RuleBase, Vocabulary
 from .rulebase import FIDELITY_FILE, VOCABULARY_FILE, check_chaining, order_rules, parse_rules
@@ -1064,7 +1064,11 @@ def coverage(result: CheckResult) -> Coverage | None:
             drawn.update((k, v) for k, v, _ in inference.conclusions())
             given_steps.update(s for s, _ in inference.suggestions())
             given_steps.update(s for s, _ in inference.acceptances())
-    unexercised = tuple((r.id, _why_unexercised(r, revealed, fired, base)) for r in base.rules if r.id not in fired)
+    graph = rule_graph(base.rules)
+    revealed_keys = {key for key, _ in revealed}
+    unexercised = tuple(
+        (r.id, _why_unexercised(r, revealed, revealed_keys, fired, graph)) for r in base.rules if r.id not in fired
+    )
     cited = {r.source for r in base.rules}
     table = result.table
     uncited: list[tuple[str, str]] = []
@@ -1093,14 +1097,16 @@ def coverage(result: CheckResult) -> Coverage | None:
     )
 
 
-def _why_unexercised(rule: Rule, revealed: set[tuple[str, str]], fired: set[str], base: RuleBase) -> str:
+def _why_unexercised(
+    rule: Rule, revealed: set[tuple[str, str]], revealed_keys: set[str], fired: set[str], graph: RuleGraph
+) -> str:
     for part in _top_parts(rule):
         if isinstance(part, Is) and not part.on_conclusion and not any((part.key, v) in revealed for v in part.values):
             return f"it needs {part.key}: {' or '.join(part.values)}, which no case reveals"
-        if isinstance(part, Known) and not any(k == part.key for k, _ in revealed):
+        if isinstance(part, Known) and part.key not in revealed_keys:
             return f"it needs {part.key} known, which no case reveals"
     for cond in rule.conclusion_conditions():
-        makers = rule_graph(base.rules).producers(cond.key, cond.values)
+        makers = graph.producers(cond.key, cond.values)
         if not any(m.id in fired for m in makers):
             return f"it needs {cond.key}: {' or '.join(cond.values)}, which no rule draws in any case"
     return "no stage of any case meets all its conditions at once"

@@ -9,8 +9,7 @@ the engines, explanations, the feedback model and the runner.
 
 from __future__ import annotations
 
-import functools
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterable
 
 from .models import Rule
@@ -117,10 +116,24 @@ class RuleGraph:
         return seen
 
 
-@functools.lru_cache(maxsize=16)
+#: The graphs of the last few rule tuples built, by the tuple's identity: looking one
+#: up costs nothing, where hashing the tuple (every condition of every rule)
+#: would cost as much as the rule base is large, at each call.
+_GRAPHS: OrderedDict[int, tuple[tuple[Rule, ...], RuleGraph]] = OrderedDict()
+_KEPT = 16
+
+
 def rule_graph(rules: tuple[Rule, ...]) -> RuleGraph:
-    """The graph of ``rules``, built once per rule tuple."""
-    return RuleGraph(rules)
+    """The graph of ``rules``, built once per rule tuple (an equal tuple that is
+    another object gets a graph of its own, equal to the first)."""
+    found = _GRAPHS.get(id(rules))
+    if found is not None and found[0] is rules:
+        return found[1]
+    graph = RuleGraph(rules)
+    _GRAPHS[id(rules)] = (rules, graph)  # the tuple is kept with it, so its id is not reused meanwhile
+    while len(_GRAPHS) > _KEPT:
+        _GRAPHS.popitem(last=False)
+    return graph
 
 
 def producers(rules: tuple[Rule, ...], key: str, values: Iterable[str]) -> tuple[Rule, ...]:

@@ -216,7 +216,7 @@ def _parse_entry(
         return None
     ok = True
     for v in values:
-        if not isinstance(v, str) or v not in entry.value_ids:
+        if not isinstance(v, str) or entry.value(v) is None:
             problems.add(
                 f"{label}: unknown value '{shown(v)}' for '{shown(key)}'{did_you_mean(str(v), entry.value_ids)}", vloc
             )
@@ -248,7 +248,7 @@ def _parse_then(
                 f"{label}: unknown key '{shown(key)}' in 'then'{did_you_mean(key, THEN_KEYS)}",
                 raw.key_location(key),
             )
-    conclude: list[tuple[str, str]] = []
+    conclude: dict[tuple[str, str], None] = {}  # in order, each once
     raw_conclude = raw.get("conclude")
     if raw_conclude is not None:
         if not isinstance(raw_conclude, YamlMap) or not raw_conclude:
@@ -264,18 +264,19 @@ def _parse_then(
                     )
                     continue
                 for v in value if isinstance(value, list) else [value]:
-                    if not isinstance(v, str) or v not in entry.value_ids:
+                    if not isinstance(v, str) or entry.value(v) is None:
                         problems.add(
                             f"{label}: unknown value '{shown(v)}' for '{shown(key)}'"
                             f"{did_you_mean(str(v), entry.value_ids)}",
                             raw_conclude.value_location(key),
                         )
-                    elif (key, v) not in conclude:
-                        conclude.append((key, v))
+                    else:
+                        conclude.setdefault((key, v))
     suggest = _steps(vocab, raw, "suggest", label, problems)
     accept = _steps(vocab, raw, "accept", label, problems)
+    suggested = set(suggest)
     for step in accept:
-        if step in suggest:
+        if step in suggested:
             problems.add(
                 f"{label}: '{step}' is both suggested and accepted; a step is one or the other",
                 where(raw, "accept"),
@@ -291,7 +292,7 @@ def _steps(vocab: Vocabulary, raw: YamlMap, field_name: str, label: str, problem
     if value is None:
         return ()
     items = list(value) if isinstance(value, list) else [value]
-    out: list[str] = []
+    out: dict[str, None] = {}  # in order, each once
     for i, step in enumerate(items):
         sloc = value.item_location(i) if isinstance(value, YamlList) else where(raw, field_name)
         if not isinstance(step, str) or vocab.step(step) is None:
@@ -300,8 +301,8 @@ def _steps(vocab: Vocabulary, raw: YamlMap, field_name: str, label: str, problem
                 f"{did_you_mean(str(step), [s.id for s in vocab.next_steps])}",
                 sloc,
             )
-        elif step not in out:
-            out.append(step)
+        else:
+            out.setdefault(step)
     return tuple(out)
 
 

@@ -274,7 +274,7 @@ def _fact_test(test: Any, loc: Location, fact_index: Mapping[str, FactKey], prob
         return None
     values = list(value) if isinstance(value, list) else [value]
     for v in values:
-        if not isinstance(v, str) or v not in fact.value_ids:
+        if not isinstance(v, str) or fact.value(v) is None:
             problems.add(
                 f"unknown value '{shown(v)}' for '{shown(key)}'{did_you_mean(str(v), fact.value_ids)}",
                 test.value_location(key),
@@ -323,7 +323,7 @@ def _done_when(
             problems.add(f"unknown fact key '{shown(key)}'{did_you_mean(key, fact_index)}", loc)
             continue
         for v in values:
-            if v not in fact.value_ids:
+            if fact.value(v) is None:
                 problems.add(
                     f"unknown value '{shown(v)}' for '{shown(key)}'{did_you_mean(str(v), fact.value_ids)}", loc
                 )
@@ -365,23 +365,23 @@ def _fact_value(
     if len(values) > 1 and not fact.multi:
         problems.add(f"'{shown(key)}' takes one value, not a list", loc)
         return None
-    clean: list[str] = []
+    clean: dict[str, None] = {}  # in order, each once
     bad = False
     for v in values:
         if isinstance(v, bool) or v is None or not isinstance(v, str):
             got = "nothing" if v is None else repr(v)
             problems.add(f"'{shown(key)}' must be one of {', '.join(fact.value_ids)}; got {got}", loc)
             bad = True
-        elif v not in fact.value_ids:
+        elif fact.value(v) is None:
             problems.add(f"unknown value '{shown(v)}' for '{shown(key)}'{did_you_mean(v, fact.value_ids)}", loc)
             bad = True
-        elif v not in clean:
-            clean.append(v)
+        else:
+            clean[v] = None
     if bad:
         return None
     if fact.multi:
         return tuple(sorted(clean))
-    return clean[0] if clean else None
+    return next(iter(clean), None)
 
 
 def parse_facts(

@@ -65,3 +65,77 @@ def invoke(tmp_path: Path):  # type: ignore[no-untyped-def]
         return CliRunner().invoke(main, args, input=input, env=env)
 
     return run
+
+
+# --------------------------------------------------------------------- generated rule bases (large inputs)
+
+
+def _vocabulary_text(
+    facts: dict[str, list[str]], conclusions: dict[str, list[str]], steps: list[str], *, multi: bool = False
+) -> str:
+    lines = ["sections:", '  - "Source"', "facts:"]
+    for key, values in facts.items():
+        lines += [f"  {key}:", "    label: A fact", "    description: Generated."]
+        lines += ["    multi: true", "    values:"] if multi else ["    values:"]
+        lines += [f"      {v}: {{label: V, description: Generated.}}" for v in values]
+    lines.append("conclusions:")
+    for key, values in conclusions.items():
+        lines += [f"  {key}:", "    label: A conclusion", "    description: Generated.", "    values:"]
+        lines += [f"      {v}: {{label: V, description: Generated.}}" for v in values]
+    lines.append("next_steps:")
+    for step in steps:
+        lines += [f"  {step}:", "    label: A step", "    description: Generated."]
+    return "\n".join(lines) + "\n"
+
+
+def _rule_text(rule_id: str, when: list[str], then: list[str]) -> list[str]:
+    return [f"  - id: {rule_id}", "    when:", *when, "    then:", *then, "    explanation: G.", '    source: "Source"']
+
+
+@pytest.fixture
+def chain_rules(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """``chain_rules(n, last_first=False)``: a rules folder of ``n`` rules in a chain.
+    Rule ``link-i`` needs ``link_{i-1}: yes`` (the first needs ``start: go``) and
+    concludes ``link_i: yes``; the last also suggests ``finish``. ``last_first``
+    writes the file in reverse: each rule before the one it needs."""
+
+    def make(n: int, last_first: bool = False) -> Path:
+        folder = tmp_path / f"chain-{n}-{'rev' if last_first else 'fwd'}"
+        folder.mkdir()
+        links = {f"link_{i}": ["yes"] for i in range(n)}
+        vocabulary = _vocabulary_text({"start": ["go", "stop"]}, links, ["finish"])
+        (folder / "vocabulary.yaml").write_text(vocabulary, encoding="utf-8")
+        rules = []
+        for i in range(n):
+            need = "      start: go" if i == 0 else f"      link_{i - 1}: yes"
+            then = [f"      conclude: {{link_{i}: yes}}"] + (["      suggest: [finish]"] if i == n - 1 else [])
+            rules.append(_rule_text(f"link-{i}", [need], then))
+        if last_first:
+            rules.reverse()
+        text = "rules:\n" + "\n".join(line for rule in rules for line in rule) + "\n"
+        (folder / "chain.yaml").write_text(text, encoding="utf-8")
+        return folder
+
+    return make
+
+
+@pytest.fixture
+def wide_rule(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """``wide_rule(n)``: a rules folder whose one rule has ``n`` conditions in one
+    ``all``, each ``fK: [a, b]``-like on one of 50 list-valued facts of 20 values."""
+    import itertools
+
+    def make(n: int) -> Path:
+        folder = tmp_path / f"wide-{n}"
+        folder.mkdir()
+        letters = "abcdefghijklmnopqrst"
+        facts = {f"f{k}": list(letters) for k in range(50)}
+        vocabulary = _vocabulary_text(facts, {"result": ["yes"]}, ["finish"], multi=True)
+        (folder / "vocabulary.yaml").write_text(vocabulary, encoding="utf-8")
+        sets = [f"[{', '.join(c)}]" for size in (2, 3) for c in itertools.combinations(letters, size)]
+        when = ["      all:", *(f"      - f{i % 50}: {sets[i // 50]}" for i in range(n))]
+        rule = _rule_text("wide", when, ["      conclude: {result: yes}", "      suggest: [finish]"])
+        (folder / "wide.yaml").write_text("rules:\n" + "\n".join(rule) + "\n", encoding="utf-8")
+        return folder
+
+    return make

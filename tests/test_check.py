@@ -576,3 +576,60 @@ def test_check_shows_a_patient_name_as_a_warning_with_its_position(tmp_path: Pat
     assert f"{case}:7:27: warning: case 'minimal':" in result.output
     assert "'patient John Smith', which looks like a patient's name" in result.output
     assert invoke(["check", "--strict", str(case)]).exit_code == 1
+
+
+# --------------------------------------------------------------------- large inputs (issue 11 §6; no timing here)
+
+
+def test_an_author_runs_rules_check_and_infer_on_a_chain_written_last_first(chain_rules, invoke) -> None:  # type: ignore[no-untyped-def]
+    folder = chain_rules(331, last_first=True)
+    for engine in ("builtin", "durable_rules"):
+        common = ["--rules-dir", str(folder), "--engine", engine]
+        listed = invoke([*common, "rules", "--format", "json"])
+        assert listed.exit_code == 0, listed.output
+        checked = invoke([*common, "check", "--format", "json", str(folder)])
+        assert checked.exit_code == 0, checked.output
+        assert json.loads(checked.stdout)["problems"] == []
+        inferred = invoke([*common, "infer", "--fact", "start=go", "--format", "json"])
+        assert inferred.exit_code == 0, inferred.output
+        doc = json.loads(inferred.stdout)
+        assert [step["rule"] for step in doc["trace"]] == [f"link-{i}" for i in range(331)]
+        assert [s["id"] for s in doc["suggestions"]] == ["finish"]
+
+
+def test_a_5000_rule_chain_checks_with_only_durable_rules_limits(chain_rules) -> None:  # type: ignore[no-untyped-def]
+    folder = chain_rules(5000, last_first=True)
+    result = check([folder], rules_dir=folder)
+    assert {p.code for p in result.problems} == {"durable-limit"}
+    assert result.rules_ok and result.base is not None and len(result.base.rules) == 5000
+    assert any("at most 4096 rules" in p.message for p in result.problems)
+
+
+def test_a_rule_with_many_conditions_checks_with_only_durable_rules_limits(wide_rule) -> None:  # type: ignore[no-untyped-def]
+    folder = wide_rule(5000)
+    result = check([folder], rules_dir=folder)
+    assert {p.code for p in result.problems} == {"durable-limit"}
+    assert any("pattern 'p' compiles to 5001" in p.message for p in result.problems), result.problems
+
+
+def test_the_text_output_shows_at_most_100_problems_per_file(tmp_path: Path, invoke) -> None:  # type: ignore[no-untyped-def]
+    rules = [
+        f"  - {{id: rule-{i}, when: {{site: lungs}}, then: {{suggest: [biopsy]}}, explanation: A test rule., "
+        f'source: "How are IMTs Diagnosed?"}}'
+        for i in range(250)
+    ]
+    many = tmp_path / "many.yaml"
+    many.write_text("rules:\n" + "\n".join(rules) + "\n", encoding="utf-8")
+    few = DATA / "rules" / "many_problems.yaml"
+    result = invoke(["check", str(few), str(many)])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3 + 100 + 1
+    shown = [i for i, line in enumerate(lines) if "many.yaml:" in line and ": error: " in line]
+    assert len(shown) == 100 and all("unknown value 'lungs'" in lines[i] for i in shown)
+    assert shown == list(range(shown[0], shown[0] + 100))
+    assert re.fullmatch(r".*many\.yaml: \.\.\. and 150 more problems in this file", lines[shown[-1] + 1])
+    assert len([line for line in lines if "many_problems.yaml:" in line]) == 3
+    assert "253 errors" in result.stderr
+    doc = json.loads(invoke(["check", "--format", "json", str(few), str(many)]).stdout)
+    assert doc["errors"] == len(doc["problems"]) == 253

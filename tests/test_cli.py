@@ -592,6 +592,70 @@ def test_every_problem_is_one_line_with_its_hint() -> None:
     assert error_lines(EngineError("boom")) == ["boom"]
 
 
+def test_at_most_100_problems_per_file_are_shown_then_how_many_more() -> None:
+    from imt_tutor.cli import MAX_PROBLEMS_PER_FILE, error_lines
+    from imt_tutor.errors import DataError, DataErrors, Location
+
+    assert MAX_PROBLEMS_PER_FILE == 100
+    many = [DataError(f"bad {i}", Location("a.yaml", i + 1, 1)) for i in range(250)]
+    # Collected out of file order: b's problems sit between a's.
+    errors = DataErrors([*many[:50], DataError("b1", Location("b.yaml", 1, 1)), *many[50:], DataError("x")])
+    lines = error_lines(errors)
+    assert lines[:50] == [f"a.yaml:{i + 1}:1: bad {i}" for i in range(50)]
+    assert lines[50] == "b.yaml:1:1: b1"
+    assert lines[51:101] == [f"a.yaml:{i + 1}:1: bad {i}" for i in range(50, 100)]
+    assert lines[101:] == ["a.yaml: ... and 150 more problems in this file", "x"]
+    one_more = error_lines(DataErrors(many[:101]))
+    assert len(one_more) == 101 and one_more[-1] == "a.yaml: ... and 1 more problem in this file"
+    assert len(error_lines(DataErrors(many[:100]))) == 100
+
+
+def test_a_command_runs_the_garbage_collector_less_often() -> None:
+    import gc
+
+    from imt_tutor.cli import GC_THRESHOLDS
+
+    before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    try:
+        assert invoke(["--version"]).exit_code == 0
+        assert gc.get_threshold() == GC_THRESHOLDS
+        gc.set_threshold(500_000, 10, 10)  # a host's own choice is kept
+        assert invoke(["--version"]).exit_code == 0
+        assert gc.get_threshold() == (500_000, 10, 10)
+    finally:
+        gc.set_threshold(*before)
+
+
+def test_run_rejects_a_large_answers_file_in_at_most_100_lines(tmp_path: Path) -> None:
+    picks = "\n".join(f"    - biopsyy{i}" for i in range(3000))
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(
+        f"student: student-07\ncase: {LUNG}\nanswers:\n  presentation.next-steps:\n{picks}\n", encoding="utf-8"
+    )
+    result = invoke(
+        ["--engine", "builtin", "run", LUNG, "--answers", str(answers), "--transcript", str(tmp_path / "t.json")]
+    )
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 101, lines[:3]
+    assert all("is not an option of question 'presentation.next-steps'" in line for line in lines[:100])
+    assert lines[100] == f"{answers}: ... and 2,900 more problems in this file"
+
+
+def test_grade_shows_at_most_100_problems_per_file(tmp_path: Path) -> None:
+    folder = tmp_path / "answers"
+    folder.mkdir()
+    picks = "\n".join(f"    - biopsyy{i}" for i in range(150))
+    bad = folder / "bad.yaml"
+    bad.write_text(f"student: s1\ncase: {LUNG}\nanswers:\n  presentation.next-steps:\n{picks}\n", encoding="utf-8")
+    result = invoke(["--engine", "builtin", "grade", str(folder), "--out", str(tmp_path / "g.csv")])
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if "bad.yaml" in line]
+    assert len(lines) == 101, lines[:3]
+    assert lines[-1] == f"{bad}: ... and 50 more problems in this file"
+
+
 class Recording:
     """The builtin engine, recording whether it was closed."""
 

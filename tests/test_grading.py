@@ -368,6 +368,25 @@ def test_all_graded_exits_0(invoke: Any, tmp_path: Path, keys: dict[str, CaseKey
     assert result.stderr.splitlines()[-1].startswith("grade: 3 graded, 0 skipped, 0 problems (3 files, 1 case) in ")
 
 
+def test_grade_shows_at_most_100_problems_of_a_file_then_how_many_more(
+    invoke: Any, tmp_path: Path, keys: dict[str, CaseKey]
+) -> None:
+    folder = tmp_path / "in"
+    write_class(folder, keys, 2)
+    bad = {"case": "lung-cough-alk-positive", "answers": {"presentation.next-steps": ["nope"]}}
+    lines = [json.dumps({"student": f"s{i}", **bad}) for i in range(130)]
+    (folder / "a-class.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (folder / "b-broken.yaml").write_text("student: x\ncase: [\n", encoding="utf-8")
+    result = invoke(["--engine", "builtin", "grade", str(folder), "--out", str(tmp_path / "o.csv")])
+    assert result.exit_code == 1
+    errors = result.stderr.splitlines()
+    shown = [e for e in errors if e.startswith(str(folder / "a-class.jsonl") + ":")]
+    assert len(shown) == 101 and shown[-1].endswith(": ... and 30 more problems in this file")
+    more = errors.index(shown[-1])
+    assert errors[more + 1].startswith(str(folder / "b-broken.yaml") + ":3:1: invalid YAML")  # next file, in order
+    assert errors[-1].startswith("grade: 2 graded, 131 skipped, 131 problems")
+
+
 # --------------------------------------------------------------------- item analysis
 
 

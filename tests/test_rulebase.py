@@ -177,3 +177,55 @@ def test_a_key_holding_a_newline_or_a_tab_is_shown_escaped_on_one_line(tmp_path:
     text = str(caught.value)
     assert "block key\\n\\tx" in text
     assert all(line.startswith(str(folder)) for line in text.splitlines())
+
+
+# --------------------------------------------------------------------- large rule bases (issue 11 §6; no timing here)
+
+
+def test_a_chain_written_last_first_loads_in_chaining_order(chain_rules) -> None:  # type: ignore[no-untyped-def]
+    base = load_rulebase(chain_rules(331, last_first=True))
+    assert [r.id for r in base.rules] == [f"link-{i}" for i in range(331)]
+    assert rule_graph(base.rules).strata()["link-330"] == 330
+
+
+def test_a_5000_rule_chain_loads_orders_and_fires_without_recursion(chain_rules) -> None:  # type: ignore[no-untyped-def]
+    from imt_tutor.engines.builtin import BuiltinEngine
+    from imt_tutor.models import Facts
+
+    base = load_rulebase(chain_rules(5000, last_first=True))
+    assert [r.id for r in base.rules] == [f"link-{i}" for i in range(5000)]
+    graph = rule_graph(base.rules)
+    assert graph.cycles() == []
+    assert len(graph.upstream([graph.by_id["link-4999"]])) == 5000
+    with BuiltinEngine(base) as engine:
+        inference = engine.infer(Facts.of({"start": "go"}))
+    assert [f.rule for f in inference.trace] == [r.id for r in base.rules]
+    assert inference.trace[-1].suggested == ("finish",)
+
+
+def test_a_cycle_through_a_long_chain_is_found(chain_rules, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = chain_rules(2000)
+    text = (folder / "chain.yaml").read_text(encoding="utf-8")
+    # The first rule needs the last one's conclusion instead of a fact: one cycle of 2,000 rules.
+    (folder / "chain.yaml").write_text(text.replace("      start: go", "      link_1999: yes", 1), encoding="utf-8")
+    with pytest.raises(DataError) as excinfo:
+        load_rulebase(folder)
+    (message,) = [m for m in messages(excinfo) if "cycle" in m]
+    assert "rules depend on each other in a cycle (" in message
+    assert message.count(" -> ") == 2000 and "link-1999 -> link-1998" in message
+
+
+def test_a_rule_with_many_conditions_validates(wide_rule) -> None:  # type: ignore[no-untyped-def]
+    base = load_rulebase(wide_rule(5000))
+    (rule,) = base.rules
+    assert isinstance(rule.when, AllOf) and len(rule.when.parts) == 5000
+    assert all(isinstance(p, Is) and not p.on_conclusion for p in rule.when.parts)
+    assert rule.when.parts[-1] == Is("f49", ("g", "h"), False)
+
+
+def test_vocabulary_lookups_find_the_first_entry_of_each_id(vocab) -> None:  # type: ignore[no-untyped-def]
+    site = vocab.fact("site")
+    assert site is not None and site.value("lung") is site.values[0]
+    assert site.value("nowhere") is None and vocab.fact("nothing") is None
+    assert vocab.step("biopsy") is not None and vocab.conclusion("working_diagnosis") is not None
+    assert vocab.label("site", "lung") == "Lung"

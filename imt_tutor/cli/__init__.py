@@ -15,13 +15,15 @@ rule engine and no renderer (``tests/test_imports.py``).
 from __future__ import annotations
 
 import errno
+import gc
 import importlib
 import importlib.util
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -32,13 +34,18 @@ __all__ = [
     "COMMANDS",
     "CONTEXT",
     "ENGINE_CHOICES",
+    "GC_THRESHOLDS",
     "HINTS",
     "INTERRUPTED",
+    "MAX_PROBLEMS_PER_FILE",
     "ImtTutorGroup",
     "LazyCommand",
     "LibraryFailure",
+    "capped_lines",
     "error_lines",
     "main",
+    "more_problems_line",
+    "tune_gc",
 ]
 
 CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -61,6 +68,42 @@ INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a process stopped by Ctrl-
 # --------------------------------------------------------------------- the error boundary
 
 
+#: The problems shown per file, in every text output: the rest of a file's are
+#: counted on one line (the library collects them all; JSON output keeps them all).
+MAX_PROBLEMS_PER_FILE = 100
+
+_Item = TypeVar("_Item")
+
+
+def more_problems_line(path: str, more: int) -> str:
+    """The line that stands for a file's problems past :data:`MAX_PROBLEMS_PER_FILE`."""
+    return f"{path}: ... and {more:,} more problem{'' if more == 1 else 's'} in this file"
+
+
+def capped_lines(
+    items: Iterable[_Item],
+    path: Callable[[_Item], str],
+    line: Callable[[_Item], str],
+    limit: int = MAX_PROBLEMS_PER_FILE,
+) -> list[str]:
+    """``line(item)`` for each item, in order, but at most ``limit`` for each
+    ``path(item)``: right after a file's last shown line, one line says how many
+    more that file has (:func:`more_problems_line`). One pass to count, one to show."""
+    items = list(items)
+    totals = Counter(path(item) for item in items)
+    shown_so_far: Counter[str] = Counter()
+    lines = []
+    for item in items:
+        where = path(item)
+        shown_so_far[where] += 1
+        count = shown_so_far[where]
+        if count <= limit:
+            lines.append(line(item))
+        if count == limit and totals[where] > limit:
+            lines.append(more_problems_line(where, totals[where] - limit))
+    return lines
+
+
 def _problems(error: ImtTutorError) -> Iterator[ImtTutorError]:
     if isinstance(error, DataErrors):
         yield from error.errors
@@ -68,15 +111,38 @@ def _problems(error: ImtTutorError) -> Iterator[ImtTutorError]:
         yield error
 
 
+def _path_of(problem: ImtTutorError) -> str:
+    location = getattr(problem, "location", None)
+    return shown(location.path) if location is not None else "imt-tutor"
+
+
+def _error_line(problem: ImtTutorError) -> str:
+    hint = HINTS.get(problem.code or "")
+    return shown(f"{problem}; {hint}" if hint else str(problem))
+
+
 def error_lines(error: ImtTutorError) -> list[str]:
-    """The lines the command line prints for ``error``: one per problem, each
-    with the command line's hint for its ``code``, if any, and every control
-    character escaped (a problem is one line, and acts on no terminal)."""
-    lines = []
-    for problem in _problems(error):
-        hint = HINTS.get(problem.code or "")
-        lines.append(shown(f"{problem}; {hint}" if hint else str(problem)))
-    return lines
+    """The lines the command line prints for ``error``: one per problem (at most
+    :data:`MAX_PROBLEMS_PER_FILE` per file, then how many more), each with the
+    command line's hint for its ``code``, if any, and every control character
+    escaped (a problem is one line, and acts on no terminal)."""
+    return capped_lines(_problems(error), _path_of, _error_line)
+
+
+#: The cyclic garbage collector's thresholds for a command (CPython's default is
+#: 700, 10, 10). The data a command builds (YAML trees, rules, keys) holds no
+#: cycles, yet the default collects after every 700 new objects and walks every
+#: live object again and again: a third or more of loading a large rule base, and
+#: more than linear in its size. mypy's command line does the same.
+GC_THRESHOLDS = (200_000, 30, 30)
+
+
+def tune_gc() -> None:
+    """Run the cyclic garbage collector less often (:data:`GC_THRESHOLDS`): on
+    CPython, unless its first threshold is already as high. For a command line
+    process (``benchmarks/scale.py`` applies it too); the library never does."""
+    if sys.implementation.name == "cpython" and gc.get_threshold()[0] < GC_THRESHOLDS[0]:
+        gc.set_threshold(*GC_THRESHOLDS)
 
 
 class _ClosedStdin:
@@ -188,6 +254,15 @@ COMMANDS: dict[str, LazyCommand] = {
 }
 
 
+def _escaped(error: click.ClickException) -> click.ClickException:
+    """``error`` with its message's control characters escaped: click's usage
+    errors quote the words of the command line (``Got unexpected extra
+    argument (y\\x07)``), which must not act on the terminal."""
+    if not isinstance(error, LibraryFailure):
+        error.message = "\n".join(shown(line) for line in error.message.split("\n"))
+    return error
+
+
 class ImtTutorGroup(click.Group):
     """The ``imt-tutor`` group: commands imported on use, and the one place
     where library errors, Ctrl-C and their exit codes are handled."""
@@ -231,7 +306,14 @@ class ImtTutorGroup(click.Group):
                 sys.stderr.flush()
             sys.exit(1)
         _replace_unencodable()
+        tune_gc()
         return super().main(args, *more, **options)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.ClickException as error:
+            raise _escaped(error) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -246,6 +328,8 @@ class ImtTutorGroup(click.Group):
             raise OutputFailure(error) from None
         except ImtTutorError as error:
             raise LibraryFailure(error) from None
+        except click.ClickException as error:  # a usage error of a command: words of the command line
+            raise _escaped(error) from None
         except KeyboardInterrupt:
             click.echo("", err=True)  # after the terminal's ^C
             click.echo("Interrupted.", err=True)

@@ -20,7 +20,7 @@ from ..check import CheckResult, Coverage, case_skeleton, check, coverage, escap
 from ..errors import DataError, DataErrors, Location, Problem, did_you_mean
 from ..models import ConclusionKey, FactKey, NextStep, Term, Vocabulary
 from ..rulebase import KEBAB
-from . import CONTEXT
+from . import CONTEXT, capped_lines
 from .common import CASES_DIR_OPTION, State, cases_folder, find_case_in
 
 __all__ = ["check_command", "graph_command", "new_case_command", "vocab_command"]
@@ -35,6 +35,10 @@ def problem_line(problem: Problem) -> str:
     """``path:line:col: level: message [code]``, every character from a file escaped."""
     where = escape(str(problem.location)) if problem.location is not None else "imt-tutor"
     return f"{where}: {problem.level}: {escape(problem.message)} [{problem.code}]"
+
+
+def _problem_path(problem: Problem) -> str:
+    return escape(problem.location.path) if problem.location is not None else "imt-tutor"
 
 
 def problem_json(problem: Problem) -> dict[str, Any]:
@@ -145,7 +149,7 @@ def check_command(
         doc["disclaimer"] = DISCLAIMER
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
-        lines = [problem_line(p) for p in result.problems]
+        lines = capped_lines(result.problems, _problem_path, problem_line)
         if with_coverage:
             lines += coverage_lines(cov)[0 if lines else 1 :]
         if lines:

@@ -32,7 +32,7 @@ from ..grading import (
 from ..render import gradebook
 from ..render.markdown import feedback_markdown, item_analysis_markdown
 from ..render.report_html import item_analysis_html
-from . import CONTEXT
+from . import CONTEXT, MAX_PROBLEMS_PER_FILE, more_problems_line
 from .common import CASES_DIR_OPTION, State, cases_folder
 
 __all__ = ["grade_command"]
@@ -311,9 +311,23 @@ def grade_command(
         progress = _Progress()
         stack.callback(progress.finish)
 
+        # At most MAX_PROBLEMS_PER_FILE lines per file. A file's problems come together, in file
+        # order, so only the current file is counted (memory must not grow with the files).
+        current: list[Any] = [None, 0]
+
+        def more_of_current() -> None:
+            if current[1] > MAX_PROBLEMS_PER_FILE:
+                progress.clear_line()
+                _say(more_problems_line(current[0], current[1] - MAX_PROBLEMS_PER_FILE))
+
         def problem(reported: Reported) -> None:
-            progress.clear_line()
-            _say(str(reported))
+            if current[0] != reported.path:
+                more_of_current()
+                current[:] = [reported.path, 0]
+            current[1] += 1
+            if current[1] <= MAX_PROBLEMS_PER_FILE:
+                progress.clear_line()
+                _say(str(reported))
 
         if class_list is not None:
             for reported in class_list.problems:
@@ -356,6 +370,7 @@ def grade_command(
         files = batch.files
         case_count = len(batch.assignment_cases())
     elapsed = time.perf_counter() - started
+    more_of_current()
     for note in notes:
         _say(note)
     _say(

@@ -29,7 +29,7 @@ import functools
 import itertools
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from types import ModuleType
@@ -117,12 +117,20 @@ def patient_fact(facts: Facts, sid: str) -> dict[str, Any]:
 
 
 def _join(op: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """``{op: parts}`` with nested ``op`` lists flattened; a single part stands alone."""
+    """``{op: parts}`` with nested ``op`` lists flattened and repeated parts dropped
+    (found by their text, so joining is linear); a single part stands alone."""
+    if len(parts) == 1 and not (len(parts[0]) == 1 and op in parts[0]):
+        return parts[0]
     flat: list[dict[str, Any]] = []
+    seen: set[str] = set()
     for part in parts:
         if len(part) == 1 and op in part:
-            flat.extend(part[op])
-        elif part not in flat:
+            flat.extend(part[op])  # as written: only the parts that follow are compared with them
+            seen.update(map(repr, part[op]))
+            continue
+        text = repr(part)  # every expression here is a one-key dict, built in one order: repr is exact
+        if text not in seen:
+            seen.add(text)
             flat.append(part)
     return flat[0] if len(flat) == 1 else {op: flat}
 
@@ -243,7 +251,7 @@ def _fnv1a32(text: str) -> int:
     return value
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Alpha:
     """A node of the model of durable_rules' alpha network (rete.c createAlpha)."""
 
@@ -252,10 +260,10 @@ class _Alpha:
     hashed: dict[tuple[str, str, Any], _Alpha] = field(default_factory=dict)  # equality / $ex tests
     listed: list[_Alpha] = field(default_factory=list)  # $nex tests and '$or' joins
     betas: int = 0
+    absent: dict[tuple[str, str, Any], _Alpha] = field(default_factory=dict)  # the $nex tests of ``listed``
 
-    def children(self) -> Iterator[_Alpha]:
-        yield from self.hashed.values()
-        yield from self.listed
+    def children(self) -> list[_Alpha]:
+        return [*self.hashed.values(), *self.listed]
 
 
 def _atom(expr: dict[str, Any]) -> tuple[str, str, Any]:
@@ -278,21 +286,29 @@ def _add(node: _Alpha, expr: dict[str, Any], rule: str) -> _Alpha:
             _add(node, part, rule).listed.append(join)
         return join
     test = _atom(expr)
-    found = node.hashed.get(test) or next((n for n in node.listed if n.test == test), None)
+    found = node.hashed.get(test) or node.absent.get(test)
     if found is None:
         found = _Alpha(test, rule)
         if test[0] == "$nex":
             node.listed.append(found)
+            node.absent[test] = found
         else:
             node.hashed[test] = found
     return found
 
 
 def _operators(expr: dict[str, Any]) -> int:
-    for op in ("$and", "$or"):
-        if op in expr:
-            return 1 + sum(_operators(p) for p in expr[op])
-    return 0
+    """The '$and'/'$or' groups of one pattern expression (iterative: one loop over its nodes)."""
+    count = 0
+    todo = [expr]
+    while todo:
+        node = todo.pop()
+        for op in ("$and", "$or"):
+            if op in node:
+                count += 1
+                todo.extend(node[op])
+                break
+    return count
 
 
 def _group(test: tuple[str, str, Any], single: dict[str, bool]) -> str:
@@ -310,21 +326,34 @@ def _pending(root: _Alpha, single: dict[str, bool]) -> int:
     Matching is depth first with an explicit stack: a node pushes every child
     that passes, then the last one pushed is expanded first.
     """
-    done: dict[int, int] = {}
-    stack: list[tuple[_Alpha, bool]] = [(root, False)]
+    done: dict[_Alpha, int] = {}  # nodes compare by identity
+    stack = [root]
     while stack:
-        node, expanded = stack.pop()
-        if id(node) in done:
+        node = stack[-1]
+        if node in done:
+            stack.pop()
             continue
-        children = list(node.children())
-        if not expanded:
-            stack.append((node, True))
-            stack.extend((c, False) for c in children if id(c) not in done)
+        children = node.children()
+        if len(children) <= 1:  # most nodes: a leaf, or one test (one group) then its child
+            if not children:
+                done[node] = 0
+            elif children[0] in done:
+                done[node] = max(1, done[children[0]])
+            else:
+                stack.append(children[0])
+                continue
+            stack.pop()
             continue
-        passing = len(node.listed) + len({_group(t, single) for t in node.hashed})
-        deepest = max((done[id(c)] for c in children), default=0)
-        done[id(node)] = max(passing, passing - 1 + deepest) if passing else 0
-    return done[id(root)]
+        waiting = [c for c in children if c not in done]
+        if waiting:  # the children first; this node is seen again once they are done
+            stack.extend(waiting)
+            continue
+        stack.pop()
+        groups = {_group(t, single) for t in node.hashed} if node.hashed else ()
+        passing = len(node.listed) + len(groups)
+        deepest = max((done[c] for c in children), default=0)
+        done[node] = max(passing, passing - 1 + deepest) if passing else 0
+    return done[root]
 
 
 def _where(base: RuleBase) -> Location | None:
@@ -383,14 +412,17 @@ def check_limits(base: RuleBase, ruleset: dict[str, Any] | None = None) -> None:
                 )
             _add(root, expr, rule_id).betas += 1
 
-    seen: set[int] = set()
+    seen: set[_Alpha] = set()  # nodes compare by identity
     todo = [root]
     while todo:
         node = todo.pop()
-        if id(node) in seen:
+        if node in seen:
             continue
-        seen.add(id(node))
+        seen.add(node)
         todo.extend(node.children())
+        within = len(node.hashed) < MAX_ALPHA_TESTS and len(node.listed) < MAX_NEGATED_TESTS
+        if within and node.betas < MAX_RULES_PER_TEST:
+            continue  # nothing to report here: no message is built
         what = "the start" if node is root else f"the test {node.test[1]} ({node.test[0]})"
         if len(node.hashed) >= MAX_ALPHA_TESTS:
             problems.append(

@@ -8,6 +8,7 @@ its format, and anything that could not be printed is shown as an escape.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -86,12 +87,10 @@ class Network:
 
 def _fact_tests(rule: Rule) -> dict[str, list[str]]:
     """fact key -> how the rule tests it ("lung", "known", "unknown", "not lung"), in condition order."""
-    out: dict[str, list[str]] = {}
+    out: dict[str, dict[str, None]] = {}  # a dict per key: its tests in order, each once
 
     def add(key: str, text: str) -> None:
-        tests = out.setdefault(key, [])
-        if text not in tests:
-            tests.append(text)
+        out.setdefault(key, {})[text] = None
 
     def visit(cond: Condition, positive: bool) -> None:
         if isinstance(cond, Is):
@@ -107,7 +106,7 @@ def _fact_tests(rule: Rule) -> dict[str, list[str]]:
                 visit(part, positive)
 
     visit(rule.when, True)
-    return out
+    return {key: list(tests) for key, tests in out.items()}
 
 
 def _needed(rule: Rule) -> Iterator[tuple[str, str]]:
@@ -122,10 +121,12 @@ def network(base: RuleBase, path: CasePath | None = None, *, only_path: bool = F
     rules = [r for r in base.rules if not only_path or (path is not None and r.id in path.rules)]
     ids: dict[tuple[str, str], str] = {}
     nodes: list[Node] = []
+    per_kind: Counter[str] = Counter()  # nodes so far of each kind: the next one's number
 
     def node(kind: str, ref: str) -> str:
         if (kind, ref) not in ids:
-            ids[(kind, ref)] = f"{kind[0]}{sum(1 for k, _ in ids if k == kind) + 1}"
+            per_kind[kind] += 1
+            ids[(kind, ref)] = f"{kind[0]}{per_kind[kind]}"
             nodes.append(Node(ids[(kind, ref)], kind, ref, ref))
         return ids[(kind, ref)]
 
@@ -141,19 +142,23 @@ def network(base: RuleBase, path: CasePath | None = None, *, only_path: bool = F
             return (key, value) in path.conclusions
         return ref in path.steps
 
+    # What the rules drawn test, need, conclude and give: one pass over the rules.
+    tests = {rule.id: _fact_tests(rule) for rule in rules}
+    tested = {key for found in tests.values() for key in found}
+    pairs = {pair for rule in rules for pair in (*rule.conclude, *_needed(rule))}
+    given = {step for rule in rules for step in (*rule.suggest, *rule.accept)}
     # Nodes first, kind by kind, so each kind reads as a column.
     for fact in base.vocabulary.facts:
-        if any(fact.id in _fact_tests(r) for r in rules):
+        if fact.id in tested:
             node(FACT, fact.id)
     for rule in rules:
         node(RULE, rule.id)
     for conclusion in base.vocabulary.conclusions:
         for value in conclusion.value_ids:
-            pair = (conclusion.id, value)
-            if any(pair in r.conclude or pair in set(_needed(r)) for r in rules):
+            if (conclusion.id, value) in pairs:
                 node(CONCLUSION, f"{conclusion.id}: {value}")
     for step in base.vocabulary.next_steps:
-        if any(step.id in (*r.suggest, *r.accept) for r in rules):
+        if step.id in given:
             node(STEP, step.id)
 
     edges: list[Edge] = []
@@ -171,8 +176,8 @@ def network(base: RuleBase, path: CasePath | None = None, *, only_path: bool = F
         edges.append(Edge(ids[source], ids[target], label, dashed))
 
     for rule in rules:
-        for key, tests in _fact_tests(rule).items():
-            edge((FACT, key), (RULE, rule.id), "; ".join(tests))
+        for key, how in tests[rule.id].items():
+            edge((FACT, key), (RULE, rule.id), "; ".join(how))
         for key, value in _needed(rule):
             edge((CONCLUSION, f"{key}: {value}"), (RULE, rule.id))
         for key, value in rule.conclude:
@@ -188,9 +193,11 @@ def network(base: RuleBase, path: CasePath | None = None, *, only_path: bool = F
     kept = [edges[i] for i in sorted(lit_edges)]
     keep = {ids[(RULE, r.id)] for r in rules} | {e.source for e in kept} | {e.target for e in kept}
     renamed: dict[str, str] = {}
+    kept_per_kind: Counter[str] = Counter()
     for n in nodes:
         if n.id in keep:
-            renamed[n.id] = f"{n.kind[0]}{sum(1 for old in renamed.values() if old[0] == n.kind[0]) + 1}"
+            kept_per_kind[n.kind[0]] += 1
+            renamed[n.id] = f"{n.kind[0]}{kept_per_kind[n.kind[0]]}"
     return Network(
         tuple(Node(renamed[n.id], n.kind, n.ref, n.label) for n in nodes if n.id in renamed),
         tuple(Edge(renamed[e.source], renamed[e.target], e.label, e.dashed) for e in kept),

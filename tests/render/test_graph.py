@@ -142,3 +142,24 @@ def test_a_small_hand_made_rule_base(evil_base: RuleBase) -> None:
     path = CasePath.of("t", [Inference("builtin", Facts.of({"site": "lung"}), ())])
     assert "classDef lit" in mermaid(evil_base, path)
     assert 'label="site"' in dot(evil_base)
+
+
+def test_a_long_chain_is_numbered_kind_by_kind_in_order(chain_rules) -> None:  # type: ignore[no-untyped-def]
+    from imt_tutor.engines.builtin import BuiltinEngine
+    from imt_tutor.rulebase import load_rulebase
+
+    base = load_rulebase(chain_rules(2000, last_first=True))
+    net = network(base)
+    assert [n.id for n in net.nodes] == [
+        "f1",
+        *(f"r{i}" for i in range(1, 2001)),
+        *(f"c{i}" for i in range(1, 2001)),
+        "s1",
+    ]
+    assert [n.ref for n in net.nodes if n.kind == "conclusion"][:2] == ["link_0: yes", "link_1: yes"]
+    assert len(net.edges) == 1 + 1999 + 2000 + 1
+    with BuiltinEngine(base) as engine:
+        path = CasePath.of("chain", [engine.infer(Facts.of({"start": "go"}))])
+    alone = network(base, path, only_path=True)
+    assert [n.id for n in alone.nodes] == [n.id for n in net.nodes]
+    assert len(alone.edges) == len(net.edges)
