@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from .cases import QUALIFIED, iter_questions, qualified_id
-from .errors import UNSAFE_CHARACTERS, DataError, Location, Problems, did_you_mean, shown
+from .errors import UNSAFE_CHARACTERS, DataError, Location, Problems, shown
 from .files import open_regular
 from .loading import MAX_BYTES, YamlList, YamlMap, load_json_file, load_json_text, load_yaml_file, load_yaml_stream
 from .models import AnswerSheet, Case, Vocabulary
@@ -215,9 +215,28 @@ class _Checker:
         self.known_ids = known_ids
         self.locations = locations
         self.problems = Problems()
+        self._known_sorted: tuple[str, ...] | None = None
+        self._question_ids: tuple[str, ...] | None = None
+
+    def question_ids(self, questions: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+        """The case's question IDs (the did-you-mean choices), listed once per submission."""
+        if self._question_ids is None:
+            self._question_ids = tuple(questions)
+        return self._question_ids
+
+    @property
+    def known_sorted(self) -> tuple[str, ...]:
+        """The known IDs in order (the did-you-mean choices), sorted once."""
+        if self._known_sorted is None:
+            self._known_sorted = tuple(sorted(self.known_ids or ()))
+        return self._known_sorted
 
     def add(self, message: str, location: Location, code: str | None = None) -> None:
         self.problems.add(message, location, code=code)
+
+    def hint(self, word: str, choices: Iterable[str]) -> str:
+        """A did-you-mean (for the first problems of the file; see :meth:`Problems.did_you_mean`)."""
+        return self.problems.did_you_mean(word, choices)
 
     def run(self) -> Submission:
         data = self.data
@@ -225,7 +244,7 @@ class _Checker:
         for key in data:
             if key not in allowed:
                 self.add(
-                    f"unknown key {_quoted(key)} in an answer file{did_you_mean(key, ANSWER_KEYS)}; "
+                    f"unknown key {_quoted(key)} in an answer file{self.hint(key, ANSWER_KEYS)}; "
                     f"expected {', '.join(ANSWER_KEYS)}",
                     data.key_location(key),
                     "unknown-key",
@@ -264,7 +283,8 @@ class _Checker:
             qid = raw_qid.strip().lower()
             if questions is not None and qid not in questions:
                 self.add(
-                    f"unknown question {_quoted(qid)} in the hints of case '{case}'{did_you_mean(qid, questions)}",
+                    f"unknown question {_quoted(qid)} in the hints of case '{case}'"
+                    f"{self.hint(qid, self.question_ids(questions))}",
                     raw.key_location(raw_qid),
                     "unknown-question",
                 )
@@ -297,15 +317,19 @@ class _Checker:
         if "case" not in data:
             return None
         value = data["case"]
-        where = data.value_location("case")
         if not isinstance(value, str) or not KEBAB.match(_norm(value)):
             self.add(
-                f"'case' must be a case id (kebab-case, like 'lung-cough-alk-positive'); got {_shown(value)}", where
+                f"'case' must be a case id (kebab-case, like 'lung-cough-alk-positive'); got {_shown(value)}",
+                data.value_location("case"),
             )
             return None
         case_id = _norm(value)
         if self.cases is not None and case_id not in self.cases:
-            self.add(f"unknown case {_quoted(case_id)}{did_you_mean(case_id, self.cases.ids())}", where, "unknown-case")
+            self.add(
+                f"unknown case {_quoted(case_id)}{self.hint(case_id, self.cases.ids())}",
+                data.value_location("case"),
+                "unknown-case",
+            )
             return None
         return case_id
 
@@ -357,7 +381,7 @@ class _Checker:
                 options = questions.get(qid)
                 if options is None:
                     self.add(
-                        f"unknown question '{qid}' in case '{case}'{did_you_mean(qid, questions)}",
+                        f"unknown question '{qid}' in case '{case}'{self.hint(qid, self.question_ids(questions))}",
                         raw.key_location(raw_qid),
                         "unknown-question",
                     )
@@ -401,27 +425,29 @@ class _Checker:
             )
             return None
         clean: list[str] = []
+        picked: set[str] = set()
         bad = False
         known = self.known_ids
+        allowed = frozenset(options) if options is not None and len(options) > 8 else options
         for index, item in enumerate(items):
             if type(item) is not str or not item.strip():
                 self.add(f"answer to '{qid}': each pick must be an option id (text); got {_shown(item)}", where(index))
                 bad = True
                 continue
             pick = item.strip().lower()
-            if pick in clean:
+            if pick in picked:
                 self.add(f"answer to '{qid}': '{pick}' is picked twice", where(index))
                 bad = True
-            elif options is not None and pick not in options:
+            elif allowed is not None and pick not in allowed:
                 self.add(
-                    f"{_quoted(pick)} is not an option of question '{qid}'{did_you_mean(pick, options)}",
+                    f"{_quoted(pick)} is not an option of question '{qid}'{self.hint(pick, options)}",
                     where(index),
                     "unknown-option",
                 )
                 bad = True
             elif options is None and known is not None and pick not in known:
                 self.add(
-                    f"answer to '{qid}': unknown option {_quoted(pick)}{did_you_mean(pick, sorted(known))}",
+                    f"answer to '{qid}': unknown option {_quoted(pick)}{self.hint(pick, self.known_sorted)}",
                     where(index),
                     "unknown-option",
                 )
@@ -430,6 +456,7 @@ class _Checker:
                 if self.locations is not None:
                     self.locations[f"{qid}[{index}]"] = where(index)
                 clean.append(pick)
+                picked.add(pick)
         return None if bad else tuple(clean)
 
 
@@ -565,24 +592,27 @@ def check_answers(sheet: AnswerSheet, case: Case) -> None:
     """Check ``sheet`` against ``case``: the case ID, every question ID and
     every pick (did-you-mean for each); all problems are raised together."""
     problems = Problems()
+    hint = problems.did_you_mean
     fallback = Location(sheet.path, 1, 1)
     if sheet.case != case.id:
         problems.add(
             f"this answer file is for case '{sheet.case}', not '{case.id}'", sheet.location_of("case") or fallback
         )
     questions = {qualified_id(stage, q): q for _, stage, q in iter_questions(case)}
+    question_ids = tuple(questions)
     for qid, picks in sheet.answers:
         question = questions.get(qid)
         if question is None:
             problems.add(
-                f"unknown question '{qid}' in case '{case.id}'{did_you_mean(qid, questions)}",
+                f"unknown question '{qid}' in case '{case.id}'{hint(qid, question_ids)}",
                 sheet.location_of(qid) or fallback,
             )
             continue
+        options = frozenset(question.options) if len(picks) > 8 else question.options
         for index, pick in enumerate(picks):
-            if pick not in question.options:
+            if pick not in options:
                 problems.add(
-                    f"{_quoted(pick)} is not an option of question '{qid}'{did_you_mean(pick, question.options)}",
+                    f"{_quoted(pick)} is not an option of question '{qid}'{hint(pick, question.options)}",
                     sheet.location_of(f"{qid}[{index}]") or sheet.location_of(qid) or fallback,
                 )
     problems.raise_if_any()

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+import weakref
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ __all__ = [
     "option_label",
     "parse_case",
     "qualified_id",
+    "stage_facts",
 ]
 
 QUESTION_KINDS = ("next_steps", "conclusion")
@@ -53,7 +55,10 @@ QUESTION_KEYS = (
     "answer_reason",
     "expect_nothing",
     "expect_nothing_reason",
+    "weight",
 )
+#: The most a question may be worth (``weight``, a whole number of points; default 1).
+MAX_WEIGHT = 100
 
 # Mapping keys that look like a patient identifier (compared lower-case, "-" as "_").
 IDENTIFIER_KEYS = frozenset(
@@ -121,18 +126,34 @@ def iter_questions(case: Case) -> Iterator[tuple[int, Stage, Question]]:
             yield index, stage, question
 
 
+# id(case) -> (a weak reference to the case, the facts known at each of its stages).
+_STAGE_FACTS: dict[int, tuple[weakref.ref[Case], tuple[Facts, ...]]] = {}
+
+
+def stage_facts(case: Case) -> tuple[Facts, ...]:
+    """The facts known at each stage of ``case``, in one pass over its stages
+    (computed once per case object, and forgotten with it)."""
+    entry = _STAGE_FACTS.get(id(case))
+    if entry is not None and entry[0]() is case:
+        return entry[1]
+    known: list[Facts] = []
+    facts = Facts()
+    for stage in case.stages:
+        facts = facts.merged(stage.reveal) if stage.reveal.items else facts
+        known.append(facts)
+    result = tuple(known)
+    key = id(case)
+    _STAGE_FACTS[key] = (weakref.ref(case, lambda _ref: _STAGE_FACTS.pop(key, None)), result)
+    return result
+
+
 def facts_at(case: Case, stage_index: int) -> Facts:
     """The facts known at stage ``stage_index``: every reveal up to and
     including it (a later reveal of a key replaces the earlier value)."""
     count = len(case.stages)
     if not -count <= stage_index < count:
         raise IndexError(f"case '{case.id}' has no stage {stage_index}")
-    if stage_index < 0:
-        stage_index += count
-    facts = Facts()
-    for stage in case.stages[: stage_index + 1]:
-        facts = facts.merged(stage.reveal)
-    return facts
+    return stage_facts(case)[stage_index]
 
 
 def option_label(vocab: Vocabulary, question: Question, option_id: str) -> str:
@@ -232,15 +253,24 @@ def _normalised(key: str) -> str:
 
 
 def _identifier_keys(node: Any, found: list[tuple[str, Location]]) -> None:
-    """Every mapping key anywhere under ``node`` that looks like a patient identifier."""
-    if isinstance(node, YamlMap):
-        for key, value in node.items():
-            if isinstance(key, str) and _normalised(key) in IDENTIFIER_KEYS:
-                found.append((key, node.key_location(key)))
-            _identifier_keys(value, found)
-    elif isinstance(node, YamlList):
-        for item in node:
-            _identifier_keys(item, found)
+    """Every mapping key anywhere under ``node`` that looks like a patient
+    identifier, in document order (one iterative walk)."""
+    # (mapping or None, key, value), last first: each key is looked at just before its value is walked;
+    # only identifier keys and containers are pushed.
+    pending: list[tuple[YamlMap | None, Any, Any]] = [(None, None, node)]
+    looks: dict[str, bool] = {}
+    while pending:
+        parent, key, node = pending.pop()
+        if parent is not None and isinstance(key, str) and looks[key]:
+            found.append((key, parent.key_location(key)))
+        if isinstance(node, YamlMap):
+            for k, v in reversed(node.items()):
+                if isinstance(k, str) and k not in looks:
+                    looks[k] = _normalised(k) in IDENTIFIER_KEYS
+                if isinstance(v, (YamlMap, YamlList)) or (isinstance(k, str) and looks[k]):
+                    pending.append((node, k, v))
+        elif isinstance(node, YamlList):
+            pending.extend((None, None, item) for item in reversed(node) if isinstance(item, (YamlMap, YamlList)))
 
 
 # --------------------------------------------------------------------- case files
@@ -259,12 +289,20 @@ class _CaseParser:
     def add(self, message: str, location: Location | None) -> None:
         self.problems.add(f"{self.label}: {message}", location)
 
+    def hint(self, word: str, choices: Iterable[str]) -> str:
+        """A did-you-mean (for the first problems of the file; see :meth:`Problems.did_you_mean`)."""
+        return self.problems.did_you_mean(word, choices)
+
     def unknown_keys(self, node: YamlMap, allowed: tuple[str, ...], what: str) -> None:
         for key in node:
-            if (key, node.key_location(key)) in self.identifiers:
+            if key in allowed:
+                continue
+            if self.identifiers and (key, node.key_location(key)) in self.identifiers:
                 continue  # already reported as a patient identifier
-            if key not in allowed:
-                self.add(f"unknown key '{shown(key)}' in {what}{did_you_mean(key, allowed)}", node.key_location(key))
+            self.add(
+                f"unknown key '{shown(key)}' in {what}{self.hint(key, allowed)}",
+                node.key_location(key),
+            )
 
     def text(self, node: YamlMap, key: str, what: str, *, required: bool = True) -> str:
         if key not in node:
@@ -369,6 +407,8 @@ class _CaseParser:
         facts = Facts()
         before: set[str] = set()
         for stage in stages:
+            if not stage.reveal.items:
+                continue  # the same facts, the same contradictions: nothing new to report
             facts = facts.merged(stage.reveal)
             found = contradictions_in(self.vocab, facts)
             for contradiction in found:
@@ -449,7 +489,7 @@ class _CaseParser:
     def reveal(self, raw: YamlMap) -> Facts:
         facts = Facts()
         for key, value in raw.items():
-            if (key, raw.key_location(key)) in self.identifiers:
+            if self.identifiers and (key, raw.key_location(key)) in self.identifiers:
                 continue
             own = Problems()
             parsed = parse_facts(self.vocab, {key: value}, raw.value_location(key), own)
@@ -472,7 +512,7 @@ class _CaseParser:
             kind = None
         elif kind not in QUESTION_KINDS:
             self.add(
-                f"unknown question kind '{shown(kind)}' in {what}{did_you_mean(str(kind), QUESTION_KINDS)}; "
+                f"unknown question kind '{shown(kind)}' in {what}{self.hint(str(kind), QUESTION_KINDS)}; "
                 f"use {' or '.join(QUESTION_KINDS)}",
                 where(raw, "kind"),
             )
@@ -526,6 +566,13 @@ class _CaseParser:
                 f"'expect_nothing_reason' of {what} needs 'expect_nothing: true'",
                 raw.key_location("expect_nothing_reason"),
             )
+        weight = raw.get("weight", 1)
+        if type(weight) is not int or not 1 <= weight <= MAX_WEIGHT:
+            self.add(
+                f"'weight' of {what} must be a whole number of points from 1 to {MAX_WEIGHT}; got {_shown(weight)}",
+                where(raw, "weight"),
+            )
+            weight = 1
         if not question_id or kind is None:
             return None
         return Question(
@@ -539,6 +586,7 @@ class _CaseParser:
             raw.location,
             bool(nothing),
             nothing_reason or None,
+            weight,
         )
 
     def question_key(self, raw: YamlMap, kind: str | None, what: str) -> str | None:
@@ -563,7 +611,7 @@ class _CaseParser:
                 )
             else:
                 self.add(
-                    f"unknown conclusion key '{shown(key)}' in {what}{did_you_mean(str(key), conclusion_ids)}",
+                    f"unknown conclusion key '{shown(key)}' in {what}{self.hint(str(key), conclusion_ids)}",
                     where(raw, "key"),
                 )
             return None
@@ -616,7 +664,7 @@ class _CaseParser:
     def bad_option(
         self, item: str, field_name: str, what: str, kind: str | None, key: str | None, choices: tuple[str, ...]
     ) -> str:
-        hint = did_you_mean(item, choices)
+        hint = self.hint(item, choices)
         if field_name == "answer":
             return f"answer '{item}' of {what} is not one of its options{hint}"
         if kind == "next_steps":

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .engines.builtin import Check, check, holds
 from .errors import DataError, did_you_mean, shown
-from .graph import rule_graph
+from .graph import RuleGraph, rule_graph
 from .models import AllOf, AnyOf, Condition, Facts, Firing, Inference, Is, Known, Not, Rule, RuleBase, Vocabulary
 
 __all__ = [
@@ -59,6 +59,10 @@ def how_chain(
         return list(inference.trace)
     needed: set[str] = set()
     by_rule = {f.rule: f for f in inference.trace}
+    makers: dict[tuple[str, str], list[str]] = {}  # what a firing concluded -> the rules that did, in trace order
+    for f in inference.trace:
+        for pair in f.concluded:
+            makers.setdefault(pair, []).append(f.rule)
     pending = [
         f.rule
         for f in inference.trace
@@ -75,7 +79,7 @@ def how_chain(
             if vocab.conclusion(key) is None:
                 continue
             for v in values if isinstance(values, tuple) else (values,):
-                pending.extend(f.rule for f in inference.trace if (key, v) in f.concluded)
+                pending.extend(makers.get((key, v), ()))
     return [f for f in inference.trace if f.rule in needed]
 
 
@@ -103,6 +107,7 @@ class Gap:
 
 
 _Leaf = tuple[str, "str | None", tuple[str, ...]]
+_UNSETTLED: _Leaf = (UNSUPPORTED, None, ())  # a rule met again on its own chain (validation rejects cycles)
 
 
 def done_keys_of(vocab: Vocabulary, step: str | None) -> frozenset[str]:
@@ -111,58 +116,92 @@ def done_keys_of(vocab: Vocabulary, step: str | None) -> frozenset[str]:
     return frozenset(key for s in steps if s is not None for key, _ in s.done_when)
 
 
-def _leaf(
-    base: RuleBase,
-    cond: Condition,
-    facts: Facts,
-    conclusions: set[tuple[str, str]],
-    done_keys: frozenset[str],
-    seen: dict[tuple[str, ...], tuple[str, str | None, tuple[str, ...]]],
-) -> tuple[str, str | None, tuple[str, ...]]:
-    """(kind, fact, known values) of an unmet condition."""
-    if isinstance(cond, Is) and cond.on_conclusion:
-        memo = (cond.key, *cond.values)
-        if memo not in seen:
-            options = [
-                _rule_leaf(base, r, facts, conclusions, done_keys, seen)
-                for r in rule_graph(base.rules).producers(cond.key, cond.values)
-            ]
-            seen[memo] = min(options, key=lambda o: _FINALITY[o[0]]) if options else (UNSUPPORTED, None, ())
-        return seen[memo]
-    if isinstance(cond, (Is, Known)):
-        if cond.key not in facts:
-            return NOT_YET_KNOWN, cond.key, ()
-        return CONTRADICTED, cond.key, facts.values_of(cond.key)
-    if isinstance(cond, Not) and isinstance(cond.part, (Is, Known)):
-        key = cond.part.key
-        kind = ALREADY_DONE if key in done_keys else CONTRADICTED
-        return kind, key, facts.values_of(key)
-    if isinstance(cond, AnyOf):
-        parts = [_leaf(base, p, facts, conclusions, done_keys, seen) for p in cond.parts]
-        return min(parts, key=lambda o: _FINALITY[o[0]])
-    if isinstance(cond, AllOf):
-        parts = [
-            _leaf(base, p, facts, conclusions, done_keys, seen) for p in cond.parts if not holds(p, facts, conclusions)
-        ]
-        return max(parts, key=lambda o: _FINALITY[o[0]])
-    # not (any/all of observed facts) that hold: the known facts rule it out
-    return CONTRADICTED, None, ()
+def _first(leaves: list[_Leaf], *, most_final: bool) -> _Leaf:
+    """The first of ``leaves`` with the most (or least) final kind."""
+    pick = max if most_final else min
+    return pick(leaves, key=lambda o: _FINALITY[o[0]])
 
 
-def _rule_leaf(
-    base: RuleBase,
-    rule: Rule,
-    facts: Facts,
-    conclusions: set[tuple[str, str]],
-    done_keys: frozenset[str],
-    seen: dict[tuple[str, ...], tuple[str, str | None, tuple[str, ...]]],
-) -> tuple[str, str | None, tuple[str, ...]]:
-    parts = rule.when.parts if isinstance(rule.when, AllOf) else (rule.when,)
-    unmet = [p for p in parts if not holds(p, facts, conclusions)]
-    if not unmet:  # it fired; cannot happen for a rule asked about
-        return NOT_YET_KNOWN, None, ()
-    leaves = [_leaf(base, p, facts, conclusions, done_keys, seen) for p in unmet]
-    return max(leaves, key=lambda o: _FINALITY[o[0]])
+class _Settler:
+    """(kind, fact, known values) of unmet rules and conditions, for one set of
+    facts and conclusions, walked iteratively (a chain of thousands of rules
+    costs no recursion); each rule and condition is settled once."""
+
+    def __init__(
+        self, graph: RuleGraph, facts: Facts, conclusions: set[tuple[str, str]], done_keys: frozenset[str]
+    ) -> None:
+        self.graph = graph
+        self.facts = facts
+        self.conclusions = conclusions
+        self.done_keys = done_keys
+        self.settled: dict[int, _Leaf] = {}  # id(rule or condition) -> its leaf
+        self.by_conclusion: dict[tuple[str, ...], _Leaf] = {}  # (key, *values) -> leaf
+
+    def _expand(self, node: Rule | Condition) -> tuple[_Leaf | None, list[Rule | Condition]]:
+        """Either the leaf of ``node`` at once, or what it depends on."""
+        facts, conclusions = self.facts, self.conclusions
+        if isinstance(node, Rule):
+            parts = node.when.parts if isinstance(node.when, AllOf) else (node.when,)
+            unmet: list[Rule | Condition] = [p for p in parts if not holds(p, facts, conclusions)]
+            return (None, unmet) if unmet else ((NOT_YET_KNOWN, None, ()), [])  # no unmet part: it fired
+        if isinstance(node, Is) and node.on_conclusion:
+            known = self.by_conclusion.get((node.key, *node.values))
+            if known is not None:
+                return known, []
+            makers: list[Rule | Condition] = list(self.graph.producers(node.key, node.values))
+            if not makers:
+                self.by_conclusion[(node.key, *node.values)] = _UNSETTLED
+                return _UNSETTLED, []
+            return None, makers
+        if isinstance(node, (Is, Known)):
+            if node.key not in facts:
+                return (NOT_YET_KNOWN, node.key, ()), []
+            return (CONTRADICTED, node.key, facts.values_of(node.key)), []
+        if isinstance(node, Not) and isinstance(node.part, (Is, Known)):
+            key = node.part.key
+            kind = ALREADY_DONE if key in self.done_keys else CONTRADICTED
+            return (kind, key, facts.values_of(key)), []
+        if isinstance(node, AnyOf):
+            return None, list(node.parts)
+        if isinstance(node, AllOf):
+            unmet = [p for p in node.parts if not holds(p, facts, conclusions)]
+            return (None, unmet) if unmet else ((NOT_YET_KNOWN, None, ()), [])
+        # not (any/all of observed facts) that hold: the known facts rule it out
+        return (CONTRADICTED, None, ()), []
+
+    def _combine(self, node: Rule | Condition, leaves: list[_Leaf]) -> _Leaf:
+        if isinstance(node, Is):  # a conclusion: any rule that concludes it would do
+            leaf = _first(leaves, most_final=False)
+            self.by_conclusion[(node.key, *node.values)] = leaf
+            return leaf
+        # a rule or all of some conditions: every one must hold, the most final gap decides
+        return _first(leaves, most_final=not isinstance(node, AnyOf))
+
+    def leaf(self, root: Rule | Condition) -> _Leaf:
+        settled = self.settled
+        busy: set[int] = set()
+        stack: list[tuple[Rule | Condition, list[Rule | Condition] | None]] = [(root, None)]
+        while stack:
+            node, needs = stack[-1]
+            if needs is None:
+                if id(node) in settled:
+                    stack.pop()
+                    continue
+                now, needs = self._expand(node)
+                if now is not None:
+                    settled[id(node)] = now
+                    stack.pop()
+                    continue
+                stack[-1] = (node, needs)
+                busy.add(id(node))
+                waiting = [n for n in needs if id(n) not in settled and id(n) not in busy]
+                if waiting:
+                    stack.extend((n, None) for n in reversed(waiting))
+                    continue
+            settled[id(node)] = self._combine(node, [settled.get(id(n), _UNSETTLED) for n in needs])
+            busy.discard(id(node))
+            stack.pop()
+        return settled[id(root)]
 
 
 def rule_gaps(
@@ -172,18 +211,19 @@ def rule_gaps(
     if done_keys is None:
         done_keys = done_keys_of(base.vocabulary, None)
     conclusions = {(k, v) for k, v, _ in inference.conclusions()}
-    seen: dict[tuple[str, ...], tuple[str, str | None, tuple[str, ...]]] = {}
+    graph = rule_graph(base.rules)
+    settler = _Settler(graph, inference.facts, conclusions, done_keys)
     out = []
     for rule in rules:
         result: Check = check(rule.when, inference.facts, conclusions)
         first = result.first_unmet()
         if first is None:
             continue
-        kind, fact, known = _rule_leaf(base, rule, inference.facts, conclusions, done_keys, seen)
+        kind, fact, known = settler.leaf(rule)
         cond = first.condition
         makers: tuple[str, ...] = ()
         if isinstance(cond, Is) and cond.on_conclusion:
-            makers = tuple(r.id for r in rule_graph(base.rules).producers(cond.key, cond.values))
+            makers = tuple(r.id for r in graph.producers(cond.key, cond.values))
         out.append(Gap(kind, rule.id, rule.source, cond, fact, known, makers))
     return tuple(out)
 

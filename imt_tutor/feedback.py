@@ -23,9 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
-from .cases import accepted_answer, check_key, expected_answer, facts_at, iter_questions, option_label, qualified_id
+from .cases import accepted_answer, check_key, expected_answer, iter_questions, option_label, qualified_id, stage_facts
 from .explain import (
     GAP_KINDS,
     LESS_SPECIFIC,
@@ -110,14 +111,16 @@ class QuestionKey:
     because: tuple[str, ...]
     author_reason: str | None = None
     nothing_reason: str | None = None
+    weight: int = 1  # points in the case's total
 
     def option(self, option_id: str) -> OptionKey:
-        for entry in self.options:
-            if entry.option == option_id:
-                return entry
-        raise KeyError(option_id)
+        return self._by_option[option_id]
 
-    @property
+    @cached_property
+    def _by_option(self) -> dict[str, OptionKey]:
+        return {entry.option: entry for entry in reversed(self.options)}
+
+    @cached_property
     def option_ids(self) -> tuple[str, ...]:
         return tuple(o.option for o in self.options)
 
@@ -152,10 +155,17 @@ class CaseKey:
     hint_penalty: float = 0.0
 
     def question(self, qid: str) -> QuestionKey:
-        for q in self.questions:
-            if q.qid == qid:
-                return q
-        raise KeyError(qid)
+        return self._by_qid[qid]
+
+    @cached_property
+    def weights(self) -> tuple[int, ...]:
+        """Each question's weight, in case order (what :class:`GradedCase` totals with)."""
+        return tuple(q.weight for q in self.questions)
+
+    @cached_property
+    def _by_qid(self) -> dict[str, QuestionKey]:
+        """Each question by its ID (the first, should two share one), built once."""
+        return {q.qid: q for q in reversed(self.questions)}
 
 
 # --------------------------------------------------------------------- building the key
@@ -209,13 +219,25 @@ def build_key(
     """
     vocab = base.vocabulary
     if inferences is None:
-        inferences = [engine.infer(facts_at(case, i)) for i in range(len(case.stages))]
+        # A stage that reveals nothing new has the facts of one before it: one engine run per set of facts.
+        by_facts: dict[Facts, Inference] = {}
+        inferences = []
+        for facts in stage_facts(case):
+            if facts not in by_facts:
+                by_facts[facts] = engine.infer(facts)
+            inferences.append(by_facts[facts])
     if check:
         check_key(case, vocab, inferences)
+    # Equal inferences (stages that reveal nothing new) are explained once, however many stages share one.
+    same: dict[Inference, int] = {}
+    group = [same.setdefault(inference, len(same)) for inference in inferences]
+    concluded: dict[int, tuple[tuple[str, str, tuple[str, ...]], ...]] = {}
     stages = []
     for index, stage in enumerate(case.stages):
         inference = inferences[index]
-        conclusions = inference.conclusions()
+        conclusions = concluded.get(group[index])
+        if conclusions is None:
+            conclusions = concluded[group[index]] = inference.conclusions()
         stages.append(
             StageKey(
                 stage.id,
@@ -228,12 +250,20 @@ def build_key(
                 stage.teaching_points,
             )
         )
+    explained: dict[tuple[int, str, str | None, str, bool, bool], OptionKey] = {}
     questions = []
     for number, (index, stage, question) in enumerate(iter_questions(case), 1):
         inference = inferences[index]
         expected = expected_answer(question, inference, vocab)
         accepted = accepted_answer(question, inference)
-        options = tuple(_option_key(base, inference, question, o, expected, accepted) for o in question.options)
+        entries = []
+        for option in question.options:
+            memo = (group[index], question.kind, question.key, option, option in expected, option in accepted)
+            entry = explained.get(memo)
+            if entry is None:
+                entry = explained[memo] = _option_key(base, inference, question, option, expected, accepted)
+            entries.append(entry)
+        options = tuple(entries)
         because = tuple(dict.fromkeys(r for o in options if o.verdict == EXPECTED for r in o.because))
         questions.append(
             QuestionKey(
@@ -249,6 +279,7 @@ def build_key(
                 because,
                 question.answer_reason if question.answer is not None else None,
                 question.expect_nothing_reason,
+                question.weight,
             )
         )
     return CaseKey(
@@ -276,16 +307,20 @@ class GradedAnswer:
 
 @dataclass(frozen=True)
 class GradedCase:
+    """Every question of a case graded, in case order; ``weights`` are the
+    questions' (empty: each weighs 1)."""
+
     case_id: str
     answers: tuple[GradedAnswer, ...]
+    weights: tuple[int, ...] = ()
 
     @property
     def points(self) -> float:
-        return score_case(a.score for a in self.answers).points
+        return self.total.points
 
     @property
     def total(self) -> CaseScore:
-        return score_case(a.score for a in self.answers)
+        return score_case((a.score for a in self.answers), self.weights or None)
 
 
 def grade(
@@ -335,6 +370,7 @@ def grade_case(
         tuple(
             grade(q, answers.get(q.qid), hints=used.get(q.qid, 0), hint_penalty=key.hint_penalty) for q in key.questions
         ),
+        key.weights,
     )
 
 
@@ -432,6 +468,7 @@ def key_to_json(key: CaseKey) -> dict[str, Any]:
                 "because": list(q.because),
                 "author_reason": q.author_reason,
                 "nothing_reason": q.nothing_reason,
+                "weight": q.weight,
                 "options": [
                     {
                         "id": o.option,
@@ -512,6 +549,7 @@ def key_from_json(data: Mapping[str, Any]) -> CaseKey:
             tuple(q["because"]),
             q["author_reason"],
             q["nothing_reason"],
+            int(q.get("weight", 1)),
         )
         for q in data["questions"]
     )

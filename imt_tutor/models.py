@@ -7,10 +7,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TypeVar
 
 from .errors import Location
 
 # --------------------------------------------------------------------- vocabulary
+
+_T = TypeVar("_T", "Term", "FactKey", "ConclusionKey", "NextStep")
+
+
+def _first_by_id(entries: tuple[_T, ...]) -> dict[str, _T]:
+    """``entries`` by ID (the first of each ID). Each class keeps its index in a
+    cached property, so every lookup of an entry is a dictionary access."""
+    index: dict[str, _T] = {}
+    for entry in entries:
+        index.setdefault(entry.id, entry)
+    return index
 
 
 @dataclass(frozen=True)
@@ -39,12 +52,13 @@ class FactKey:
     values: tuple[Term, ...]
 
     def value(self, value_id: str) -> Term | None:
-        for term in self.values:
-            if term.id == value_id:
-                return term
-        return None
+        return self._by_id.get(value_id)
 
-    @property
+    @cached_property
+    def _by_id(self) -> dict[str, Term]:
+        return _first_by_id(self.values)
+
+    @cached_property
     def value_ids(self) -> tuple[str, ...]:
         return tuple(t.id for t in self.values)
 
@@ -63,12 +77,13 @@ class ConclusionKey:
     values: tuple[Term, ...]
 
     def value(self, value_id: str) -> Term | None:
-        for term in self.values:
-            if term.id == value_id:
-                return term
-        return None
+        return self._by_id.get(value_id)
 
-    @property
+    @cached_property
+    def _by_id(self) -> dict[str, Term]:
+        return _first_by_id(self.values)
+
+    @cached_property
     def value_ids(self) -> tuple[str, ...]:
         return tuple(t.id for t in self.values)
 
@@ -118,22 +133,27 @@ class Vocabulary:
     contradictions: tuple[Contradiction, ...] = ()
 
     def fact(self, key: str) -> FactKey | None:
-        for f in self.facts:
-            if f.id == key:
-                return f
-        return None
+        return self._facts.get(key)
 
     def conclusion(self, key: str) -> ConclusionKey | None:
-        for c in self.conclusions:
-            if c.id == key:
-                return c
-        return None
+        return self._conclusions.get(key)
 
     def step(self, step_id: str) -> NextStep | None:
-        for s in self.next_steps:
-            if s.id == step_id:
-                return s
-        return None
+        return self._steps.get(step_id)
+
+    # Indexes, built once per vocabulary (cached properties: not fields, so not
+    # compared, hashed or shown).
+    @cached_property
+    def _facts(self) -> dict[str, FactKey]:
+        return _first_by_id(self.facts)
+
+    @cached_property
+    def _conclusions(self) -> dict[str, ConclusionKey]:
+        return _first_by_id(self.conclusions)
+
+    @cached_property
+    def _steps(self) -> dict[str, NextStep]:
+        return _first_by_id(self.next_steps)
 
     def label(self, key: str, value: str | None = None) -> str:
         """Human label for a key, a key's value, or a next step."""
@@ -230,10 +250,15 @@ class RuleBase:
     rules: tuple[Rule, ...]
 
     def rule(self, rule_id: str) -> Rule | None:
-        for r in self.rules:
-            if r.id == rule_id:
-                return r
-        return None
+        return self._rules.get(rule_id)
+
+    @cached_property
+    def _rules(self) -> dict[str, Rule]:
+        """The rules by ID (the first of each), built once: a lookup is a dictionary access."""
+        index: dict[str, Rule] = {}
+        for rule in self.rules:
+            index.setdefault(rule.id, rule)
+        return index
 
 
 # --------------------------------------------------------------------- facts and results
@@ -369,6 +394,7 @@ class Question:
     location: Location | None = field(default=None, compare=False)
     expect_nothing: bool = False
     expect_nothing_reason: str | None = None
+    weight: int = 1  # points the question is worth in the case's total
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,7 @@ class CaseRun:
         )
         self._by_qid = {item.qid: item for item in self.items}
         self._inferences: dict[int, Inference] = {}
+        self._by_facts: dict[Facts, Inference] = {}  # stages with the same facts share one engine run
         self._key: CaseKey | None = None
         self.answers: dict[str, tuple[str, ...]] = {}
         self.feedback: dict[str, Feedback] = {}
@@ -160,7 +161,10 @@ class CaseRun:
     def inference(self, stage_index: int) -> Inference:
         """The engine's inference on the facts known at a stage (computed once)."""
         if stage_index not in self._inferences:
-            self._inferences[stage_index] = self.engine.infer(self.facts(stage_index))
+            facts = self.facts(stage_index)
+            if facts not in self._by_facts:
+                self._by_facts[facts] = self.engine.infer(facts)
+            self._inferences[stage_index] = self._by_facts[facts]
         return self._inferences[stage_index]
 
     def check_key(self) -> None:
@@ -280,7 +284,9 @@ class CaseRun:
         return [(item, self.graded[item.qid].score) for item in self.items if item.qid in self.graded]
 
     def case_score(self) -> CaseScore:
-        return score_case(s for _, s in self.scores())
+        """The answered questions' points (each times its weight) out of their weights."""
+        scores = self.scores()
+        return score_case((s for _, s in scores), [item.question.weight for item, _ in scores])
 
     def recap(self, stage_index: int, *, force: bool = False) -> list[str]:
         """The recap at a stage, or ``[]`` when it has not changed since it was last shown."""
@@ -649,7 +655,12 @@ def show_scores(run: CaseRun, console: Console, width: int = WIDTH, restart: str
     for item, score in run.scores():
         used = run.help.get(item.qid)
         extra = f"  ({', '.join(_help_words(used))})" if used is not None and used.any() else ""
-        show_lines(console, [f"  {score.points:4.2f} / 1  {item.qid}{extra}"], width=width)
+        weight = item.question.weight
+        if weight == 1:
+            line = f"  {score.points:4.2f} / 1  {item.qid}{extra}"
+        else:  # the question's credit times its weight, as the total counts it
+            line = f"  {score_case([score], [weight]).points:4.2f} / {weight}  {item.qid} (weight {weight}){extra}"
+        show_lines(console, [line], width=width)
     total = run.case_score()
     console.show(f"Total: {total.text()}", "title")
     review = run.review_lines()

@@ -13,6 +13,7 @@ partial one.
 from __future__ import annotations
 
 import json
+import operator
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -90,7 +91,11 @@ class Transcript:
         return {a.question: a.picks for a in self.answers}
 
     def with_answer(self, record: AnswerRecord) -> Transcript:
-        kept = tuple(a for a in self.answers if a.question != record.question)
+        asked = record.question
+        if asked in map(operator.attrgetter("question"), self.answers):  # answered again: the new answer replaces it
+            kept = tuple(a for a in self.answers if a.question != asked)
+        else:
+            kept = self.answers
         return Transcript(
             self.case,
             self.case_file,
@@ -103,8 +108,23 @@ class Transcript:
         )
 
 
-def transcript_json(t: Transcript) -> dict[str, Any]:
-    points = round(sum(a.points for a in t.answers), 2)
+def _question_json(qid: str, options: tuple[str, ...]) -> dict[str, Any]:
+    return {"id": qid, "options": list(options)}
+
+
+def _answer_json(a: AnswerRecord) -> dict[str, Any]:
+    return {
+        "question": a.question,
+        "picks": list(a.picks),
+        "points": a.points,
+        "answered_at": a.answered_at,
+        **({"help": dict(a.help)} if a.help else {}),
+    }
+
+
+def _head_json(t: Transcript) -> dict[str, Any]:
+    """:func:`transcript_json` with its two long lists (questions, answers) left empty."""
+    points = round(sum(map(operator.attrgetter("points"), t.answers)), 2)
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -114,20 +134,67 @@ def transcript_json(t: Transcript) -> dict[str, Any]:
         "student": t.student,
         "started_at": t.started_at,
         "updated_at": t.updated_at,
-        "questions": [{"id": q, "options": list(opts)} for q, opts in t.questions],
-        "answers": [
-            {
-                "question": a.question,
-                "picks": list(a.picks),
-                "points": a.points,
-                "answered_at": a.answered_at,
-                **({"help": dict(a.help)} if a.help else {}),
-            }
-            for a in t.answers
-        ],
+        "questions": [],
+        "answers": [],
         "score": {"points": points, "answered": len(t.answers), "questions": len(t.questions)},
         "disclaimer": DISCLAIMER,
     }
+
+
+def transcript_json(t: Transcript) -> dict[str, Any]:
+    data = _head_json(t)
+    data["questions"] = [_question_json(q, opts) for q, opts in t.questions]
+    data["answers"] = [_answer_json(a) for a in t.answers]
+    return data
+
+
+# A save writes the whole transcript again. Its two long lists are kept as text: the questions' for the
+# run, the answers' from the last save, so that one more answer costs the encoding of that answer only.
+# (Each item is json.dumps(..., indent=2) indented two levels; JSON text holds no raw newline.)
+_QUESTIONS_TEXT: list[tuple[object, str]] = []  # (the questions tuple, its text), the last one
+_ANSWERS_TEXT: list[tuple[tuple[AnswerRecord, ...], str]] = []  # (the answers saved last, their text)
+_LIST_END = "\n  ]"
+
+
+def _item_text(data: object) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False).replace("\n", "\n    ")
+
+
+def _list_text(items: list[str]) -> str:
+    return "[\n" + ",\n".join(f"    {item}" for item in items) + _LIST_END if items else "[]"
+
+
+def _answers_text(answers: tuple[AnswerRecord, ...]) -> str:
+    kept = _ANSWERS_TEXT[0] if _ANSWERS_TEXT else None
+    if kept is not None and len(answers) == len(kept[0]) + 1 and all(map(operator.is_, answers, kept[0])):
+        item = _item_text(_answer_json(answers[-1]))  # one more answer than last time: add its text
+        text = f"{kept[1][: -len(_LIST_END)]},\n    {item}{_LIST_END}" if kept[0] else _list_text([item])
+    else:
+        text = _list_text([_item_text(_answer_json(a)) for a in answers])
+    _ANSWERS_TEXT[:] = [(answers, text)]
+    return text
+
+
+def _questions_text(questions: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
+    if not _QUESTIONS_TEXT or _QUESTIONS_TEXT[0][0] is not questions:
+        text = _list_text([_item_text(_question_json(q, opts)) for q, opts in questions])
+        _QUESTIONS_TEXT[:] = [(questions, text)]
+    return _QUESTIONS_TEXT[0][1]
+
+
+def transcript_text(t: Transcript) -> str:
+    """The text of the transcript file: ``json.dumps(transcript_json(t), indent=2,
+    ensure_ascii=False)`` and a newline, joined from text kept per answer."""
+    parts = []
+    for key, value in _head_json(t).items():
+        if key == "questions":
+            text = _questions_text(t.questions)
+        elif key == "answers":
+            text = _answers_text(t.answers)
+        else:
+            text = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+        parts.append(f"  {json.dumps(key)}: {text}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
 
 
 # --------------------------------------------------------------------- saving
@@ -140,7 +207,7 @@ def save_transcript(path: str | os.PathLike[str], transcript: Transcript) -> Non
     Raises :class:`DataError` (``path: cannot save transcript: ...``) on failure;
     the old file, if any, is then left as it was.
     """
-    data = (json.dumps(transcript_json(transcript), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    data = transcript_text(transcript).encode("utf-8")
     if len(data) > MAX_BYTES:  # never write what load_transcript would refuse
         error = too_large(os.fsdecode(path), len(data), MAX_BYTES)
         raise DataError("cannot save transcript: " + error.message.replace("file is", "it would be", 1), error.location)
@@ -228,15 +295,16 @@ def _parse(data: Any) -> Transcript:
     if not isinstance(raw_questions, list):
         raise _Bad("'questions' must be a list", data, "questions")
     questions: list[tuple[str, tuple[str, ...]]] = []
+    options: dict[str, tuple[str, ...]] = {}
     for i, item in enumerate(raw_questions):
         where = f"questions[{i}]"
         if not isinstance(item, dict):
             raise _Bad(f"{where} must be an object with 'id' and 'options'", raw_questions, i)
         qid = _text(item, "id", where) or ""
-        if any(q == qid for q, _ in questions):
+        if qid in options:
             raise _Bad(f"{where}: question '{qid}' is listed twice", item, "id")
         questions.append((qid, _ids(item.get("options"), f"'options' of {where}", item, "options")))
-    options = dict(questions)
+        options[qid] = questions[-1][1]
 
     raw_answers = data.get("answers")
     if not isinstance(raw_answers, list):

@@ -22,7 +22,7 @@ from imt_tutor.answers import (
     sortable_time,
 )
 from imt_tutor.cases import find_case
-from imt_tutor.errors import DataError, Location
+from imt_tutor.errors import MAX_HINTS, DataError, Location
 from imt_tutor.files import cases_dir
 from imt_tutor.loading import load_json_text, load_yaml_text
 from imt_tutor.models import AnswerSheet, Case, Vocabulary
@@ -375,3 +375,44 @@ def test_hints_used_are_read_and_checked(index: CaseIndex, tmp_path: Path) -> No
     assert sub.hints == (("imaging.next-steps", 2),)
     sheet = load_answers(write(tmp_path, "a.json", good))
     assert sheet.hints_used("imaging.next-steps") == 2 and sheet.hints_used("imaging.differential") == 0
+
+
+# --------------------------------------------------------------------- big files: every problem, located
+
+
+def test_a_big_file_of_bad_picks_reports_every_one_at_its_line(tmp_path: Path, lung_case: Case) -> None:
+    lines = ["student: s", f"case: {LUNG}", "answers:", "  presentation.next-steps:"]
+    lines += [f"    - biopsyy_{i:06d}" for i in range(20000)]
+    lines += ["  imaging.next-steps:", *["    - biopsy"] * 3000]
+    path = write(tmp_path, "big.yaml", "\n".join(lines) + "\n")
+    assert path.stat().st_size > 400_000
+    with pytest.raises(DataError) as picked:
+        load_answers(path)
+    twice = picked.value.errors  # type: ignore[attr-defined]
+    assert len(twice) == 2999 and all("'biopsy' is picked twice" in e.message for e in twice)
+    assert [e.location.line for e in twice] == list(range(20007, 23006))
+    lines[-2999:] = []
+    sheet = load_answers(write(tmp_path, "big.yaml", "\n".join(lines) + "\n"))
+    with pytest.raises(DataError) as excinfo:
+        check_answers(sheet, lung_case)
+    errors = excinfo.value.errors  # type: ignore[attr-defined]
+    assert len(errors) == 20000
+    assert [e.location.line for e in errors] == list(range(5, 20005))
+    assert [e.location.column for e in errors[:2]] == [7, 7]
+    assert errors[0].message == (
+        "'biopsyy_000000' is not an option of question 'presentation.next-steps' (did you mean 'biopsy'?)"
+    )
+    assert errors[-1].message == "'biopsyy_019999' is not an option of question 'presentation.next-steps'"
+    assert sum("did you mean" in e.message for e in errors) == MAX_HINTS
+
+
+def test_a_big_submission_is_checked_against_its_case(lung_case: Case) -> None:
+    picks = "\n".join(f"    - Biopsyy_{i}" for i in range(5000))
+    text = f"student: s\ncase: {LUNG}\nanswers:\n  imaging.next-steps:\n{picks}\n  imaging.nxt-steps: []\n"
+    with pytest.raises(DataError) as excinfo:
+        check_submission(load_yaml_text(text, "big.yaml"), Location("big.yaml", 1, 1), cases=CaseIndex([lung_case]))
+    errors = excinfo.value.errors  # type: ignore[attr-defined]
+    assert len(errors) == 5001
+    assert [e.location.line for e in errors[:5000]] == list(range(5, 5005))
+    assert "(did you mean 'biopsy'?)" in errors[0].message and "did you mean" not in errors[4999].message
+    assert errors[-1].message.startswith("unknown question 'imaging.nxt-steps'")

@@ -22,11 +22,12 @@ from imt_tutor.cases import (
     option_label,
     parse_case,
     qualified_id,
+    stage_facts,
 )
 from imt_tutor.engines.builtin import BuiltinEngine
 from imt_tutor.errors import DataError, Location
 from imt_tutor.files import cases_dir
-from imt_tutor.loading import load_yaml_file
+from imt_tutor.loading import load_yaml_file, load_yaml_text
 from imt_tutor.models import Case, Facts, Question, RuleBase, Stage, Vocabulary
 
 DATA = Path(__file__).parent / "data"
@@ -639,6 +640,22 @@ def test_hint_penalty_is_a_number_from_0_to_1(tmp_path: Path, vocab: Vocabulary)
         load_case(write(tmp_path, "minimal.yaml", MINIMAL + "    hint_penalty: 2\n"), vocab)
 
 
+def test_a_question_weight_is_a_whole_number_of_points(tmp_path: Path, vocab: Vocabulary) -> None:
+    assert load_case(write(tmp_path, "minimal.yaml", MINIMAL), vocab).stages[0].questions[0].weight == 1
+    case = load_case(write(tmp_path, "minimal.yaml", MINIMAL + "            weight: 3\n"), vocab)
+    assert case.stages[0].questions[0].weight == 3
+
+
+@pytest.mark.parametrize("bad", ["0", "101", "1.5", "two", "true", "[2]", "-1"])
+def test_a_bad_question_weight_is_reported_where_it_is(tmp_path: Path, vocab: Vocabulary, bad: str) -> None:
+    path = write(tmp_path, "minimal.yaml", MINIMAL + f"            weight: {bad}\n")
+    with pytest.raises(DataError) as caught:
+        load_case(path, vocab)
+    found = [e for e in errors_of(caught) if "'weight' of question 'presentation.next-steps'" in e.message]
+    assert len(found) == 1 and "from 1 to 100" in found[0].message
+    assert (found[0].location.line, found[0].location.column) == (14, 17)  # at the value
+
+
 # --------------------------------------------------------------------- IDs and dates (hardening)
 
 
@@ -683,3 +700,30 @@ def test_a_title_and_a_capitalised_name_is_a_warning_with_its_position(
     assert warning.level == "warning"
     assert f"'{name}'" in warning.message and "patient's name" in warning.message
     assert warning.location == Location(str(path), 7, 16 + len("The baker, "))
+
+
+def test_stage_facts_are_computed_once_per_case() -> None:
+    reveals = [Facts.of({"site": "lung"}), Facts(), Facts.of({"alk_ihc": "positive"}), Facts()] * 1000
+    case = make_case(reveals)
+    facts = stage_facts(case)
+    assert stage_facts(case) is facts  # one pass, remembered for this case
+    assert len(facts) == 4000 and facts[-1] == Facts.of({"site": "lung", "alk_ihc": "positive"})
+    assert facts[1] == facts[0] == Facts.of({"site": "lung"}) and facts_at(case, 3999) is facts[-1]
+    assert stage_facts(make_case(reveals)) == facts  # an equal case: the same facts
+
+
+def test_a_case_of_thousands_of_stages_reports_every_problem_in_order(vocab: Vocabulary) -> None:
+    lines = ["id: long-case", "title: T", 'summary: "Fictional: long."', "fictional: true", "stages:"]
+    for i in range(3000):
+        extra = ", phone: x" if i % 1000 == 999 else ""
+        lines.append(
+            f"  - {{id: s{i}, narrative: N., reveal: {{site: lung{extra}}}, questions: [{{id: q, kind: next_step}}]}}"
+        )
+    with pytest.raises(DataError) as excinfo:
+        parse_case(load_yaml_text("\n".join(lines) + "\n", "long.yaml"), vocab, "long.yaml")
+    errors = errors_of(excinfo)
+    identifiers = [e for e in errors if "patient identifier" in e.message]
+    assert [e.location.line for e in identifiers if e.location] == [1005, 2005, 3005]
+    kinds = [e for e in errors if "unknown question kind" in e.message]
+    assert len(kinds) == 3000 and [e.location.line for e in kinds if e.location] == list(range(6, 3006))
+    assert "(did you mean 'next_steps'?)" in kinds[0].message and "did you mean" not in kinds[-1].message

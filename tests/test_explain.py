@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from imt_tutor.engines.builtin import BuiltinEngine
 from imt_tutor.errors import DataError
 from imt_tutor.explain import ALREADY_DONE, CONTRADICTED, NOT_YET_KNOWN, how_chain, why_not
-from imt_tutor.models import Facts, Is, Known, Not
+from imt_tutor.models import Facts, Is, Known, Not, RuleBase
+from imt_tutor.rulebase import load_rulebase
 
 IMT = "myofibroblastic_spindle_cells_with_inflammatory_infiltrate"
 
@@ -85,3 +89,41 @@ def test_how_chain_of_a_conclusion_and_of_an_accepted_step(base, builtin):
     )
     accepted = how_chain(recurred, base.vocabulary, accepted="surgical_resection")
     assert [f.rule for f in accepted] == ["histology-consistent-with-imt", "re-resection-accepted"]
+
+
+def chain_rules(folder: Path, n: int) -> RuleBase:
+    """``n`` rules in a chain: rule i concludes ``link_i``, which rule i+1 needs; the last suggests ``finish``."""
+    lines = [
+        "sections:",
+        '  - "Source"',
+        "facts:",
+        "  start:",
+        "    label: Start",
+        "    description: D.",
+        "    values:",
+    ]
+    lines += ["      go: {label: Go, description: D.}", "      stop: {label: Stop, description: D.}", "conclusions:"]
+    for i in range(n):
+        lines += [f"  link_{i}:", f"    label: Link {i}", "    description: D.", "    values:"]
+        lines.append("      'yes': {label: 'Yes', description: D.}")
+    lines += ["next_steps:", "  finish:", "    label: Finish", "    description: D."]
+    (folder / "vocabulary.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rules = ["rules:"]
+    for i in range(n):
+        need = "{start: go}" if i == 0 else f"{{link_{i - 1}: 'yes'}}"
+        then = f"{{conclude: {{link_{i}: 'yes'}}{', suggest: [finish]' if i == n - 1 else ''}}}"
+        rules.append(f"  - {{id: link-{i}, when: {need}, then: {then}, explanation: E., source: Source}}")
+    (folder / "chain.yaml").write_text("\n".join(rules) + "\n", encoding="utf-8")
+    return load_rulebase(folder)
+
+
+def test_a_chain_of_thousands_of_rules_is_explained_without_recursion(tmp_path: Path) -> None:
+    chain = chain_rules(tmp_path, 2000)
+    with BuiltinEngine(chain) as engine:
+        stopped = why_not(chain, engine.infer(Facts.of({"start": "stop"})), "finish")
+        (gap,) = stopped.gaps
+        assert gap.rule == "link-1999" and gap.producers == ("link-1998",)
+        assert (gap.kind, gap.fact, gap.known) == (CONTRADICTED, "start", ("stop",))  # settled 2,000 rules back
+        assert why_not(chain, engine.infer(Facts()), "finish").kind == NOT_YET_KNOWN
+        ran = engine.infer(Facts.of({"start": "go"}))
+        assert [f.rule for f in how_chain(ran, chain.vocabulary, step="finish")] == [f"link-{i}" for i in range(2000)]

@@ -106,7 +106,8 @@ def test_the_key_scores_full_marks_in_the_core(case_id: str) -> None:
         assert feedback.text().startswith("Score: 1.00 / 1")
         assert "What the rules now conclude:" in "\n".join(run.recap(item.stage_index, force=True))
     total = run.case_score()
-    assert (total.points, total.max_points, total.percent) == (len(run.items), len(run.items), 100.0)
+    worth = sum(item.question.weight for item in run.items)  # each question's weight, default 1
+    assert (total.points, total.max_points, total.percent) == (worth, worth, 100.0)
     assert run.next_item() is None
 
 
@@ -124,7 +125,8 @@ def test_the_key_file_scores_full_marks_through_the_cli(case_id: str, tmp_path: 
     result = invoke(["run", case_id, "--answers", str(key_file), "--transcript", str(t)], tmp_path)
     assert result.exit_code == 0, result.output
     n = len(new_run(case_id).items)
-    assert f"Total: {n}.00 / {n}.00 (100.0%)" in result.stdout
+    worth = sum(item.question.weight for item in new_run(case_id).items)
+    assert f"Total: {worth}.00 / {worth}.00 (100.0%)" in result.stdout
     saved = json.loads(t.read_text(encoding="utf-8"))
     assert saved["case"] == case_id
     assert saved["student"] == "key"
@@ -139,7 +141,9 @@ def test_piped_key_lines_score_full_marks(case_id: str, tmp_path: Path) -> None:
     lines = key_lines(case_id)
     result = invoke(["run", case_id, "--transcript", str(tmp_path / "t.json")], tmp_path, "\n".join(lines) + "\n")
     assert result.exit_code == 0, result.output
-    assert f"Total: {len(lines)}.00 / {len(lines)}.00 (100.0%)" in result.stdout
+    worth = sum(item.question.weight for item in new_run(case_id).items)
+    assert len(lines) == len(new_run(case_id).items)
+    assert f"Total: {worth}.00 / {worth}.00 (100.0%)" in result.stdout
     assert "Your answer (" not in result.output  # no prompts without a terminal
 
 

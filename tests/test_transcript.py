@@ -13,7 +13,15 @@ from click.testing import CliRunner, Result
 from imt_tutor import transcript as transcript_module
 from imt_tutor.cli import main
 from imt_tutor.errors import DataError
-from imt_tutor.transcript import Transcript, load_transcript, lock_transcript, save_transcript
+from imt_tutor.transcript import (
+    AnswerRecord,
+    Transcript,
+    load_transcript,
+    lock_transcript,
+    save_transcript,
+    transcript_json,
+    transcript_text,
+)
 
 LUNG = "lung-cough-alk-positive"
 
@@ -130,3 +138,45 @@ def test_no_home_folder_is_one_line_naming_the_ways_out(tmp_path: Path, monkeypa
     assert result.output.splitlines() == [
         "there is no home folder to keep the user's data in; pass --transcript PATH, or set XDG_DATA_HOME"
     ]
+
+
+def _as_json_dumps(t: Transcript) -> str:
+    return json.dumps(transcript_json(t), indent=2, ensure_ascii=False) + "\n"
+
+
+def test_the_saved_text_is_json_dumps_of_the_transcript(tmp_path: Path) -> None:
+    questions = (("a.q", ("x", "y")), ("b.q", ()), ("c.q", ("z",)))
+    t = Transcript("case", "cases/case.yaml", questions, student="Zoë")
+    assert transcript_text(t) == _as_json_dumps(t)  # no answers yet
+    assert transcript_text(Transcript("case", "f", ())) == _as_json_dumps(Transcript("case", "f", ()))
+    answers = [
+        AnswerRecord("a.q", ("x", "y"), 0.91, "2026-01-01T00:00:00+00:00", {"hints": 2, "why_not": ["y"], "how": True}),
+        AnswerRecord("b.q", (), 1.0, "2026-01-01T00:01:00+00:00"),
+        AnswerRecord("c.q", ("z",), 0.0, "2026-01-01T00:02:00+00:00", {"nested": {"deep": [1, {"x": "é"}]}}),
+    ]
+    for record in answers:
+        t = t.with_answer(record)
+        assert transcript_text(t) == _as_json_dumps(t)
+    t = t.with_answer(AnswerRecord("a.q", ("y",), 0.5, "2026-01-01T00:03:00+00:00"))  # answered again
+    assert transcript_text(t) == _as_json_dumps(t)
+    path = tmp_path / "t.json"
+    save_transcript(path, t)
+    assert path.read_text(encoding="utf-8") == _as_json_dumps(t)
+    assert load_transcript(path) == t
+
+
+def test_a_transcript_of_thousands_of_answers_round_trips(tmp_path: Path) -> None:
+    questions = tuple((f"s{i}.q", ("a", "b")) for i in range(5000))
+    t = Transcript("case", "f", questions)
+    for i in range(5000):
+        t = t.with_answer(AnswerRecord(f"s{i}.q", ("a",), 1.0, "2026-01-01T00:00:00+00:00"))
+        if i % 1000 == 999:
+            assert transcript_text(t) == _as_json_dumps(t)
+    path = tmp_path / "t.json"
+    save_transcript(path, t)
+    loaded = load_transcript(path)
+    assert len(loaded.answers) == 5000 and loaded == t
+    dup = path.read_text(encoding="utf-8").replace('"id": "s4999.q"', '"id": "s0.q"')
+    path.write_text(dup, encoding="utf-8")
+    with pytest.raises(DataError, match=r"questions\[4999\]: question 's0.q' is listed twice"):
+        load_transcript(path)
