@@ -28,6 +28,7 @@ Cronbach's alpha; and the rules most often contradicted by students' picks.
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import io
 import json
@@ -348,6 +349,7 @@ class _Grader:
         return GradedCase(
             key.case_id,
             tuple(self._grade(q, key.case_id, answers.get(q.qid), penalty, used.get(q.qid, 0)) for q in key.questions),
+            key.weights,
         )
 
     def total(self, case_stamp: str, graded: GradedCase) -> CaseScore:
@@ -793,6 +795,7 @@ class Batch:
     def _collect_parallel(self, take: Callable[[list[_FileResult]], None]) -> None:
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        gc.freeze()  # forked workers share the loaded rules and keys, never copying them for the collector
         with ProcessPoolExecutor(
             self.jobs, mp_context=context, initializer=_init_worker, initargs=(self.grader,)
         ) as pool:

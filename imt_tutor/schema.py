@@ -142,6 +142,7 @@ FIELDS: dict[tuple[str, str], tuple[bool, str]] = {
         "`true` where the right answer is to pick nothing (needs `expect_nothing_reason`).",
     ),
     ("question", "expect_nothing_reason"): (False, "Why nothing is expected: shown to the student."),
+    ("question", "weight"): (False, "The points the question is worth in the case's total: 1 to 100 (default 1)."),
     ("vocabulary", "sections"): (True, "The source document's section headings, exactly as written there."),
     ("vocabulary", "facts"): (True, "`fact_key: {label, description, multi, values}`: what cases reveal."),
     ("vocabulary", "conclusions"): (True, "`conclusion_key: {label, description, values}`: what rules derive."),
@@ -512,6 +513,7 @@ def case_schema(vocab: Vocabulary) -> dict[str, Any]:
             "answer_reason": CASE_TEXT,
             "expect_nothing": {"type": "boolean"},
             "expect_nothing_reason": CASE_TEXT,
+            "weight": {"type": "integer", "minimum": 1, "maximum": 100},
         },
         extra={
             "dependencies": {"answer": ["answer_reason"], "answer_reason": ["answer"]},

@@ -294,8 +294,8 @@ def test_clicking_through_with_the_key_scores_full_marks(
         feedback = answer(b, key, q, q.expected)
         head = feedback.text.split("\n")[0]
         assert head.startswith("✔ Score: 1.00 / 1"), feedback.text
-    n = len(key.questions)
-    assert b.css("#c0-summary .total").text == f"Total: {n}.00 / {n}.00 (100.0%)"
+    worth = sum(q.weight for q in key.questions)  # each question's weight, default 1
+    assert b.css("#c0-summary .total").text == f"Total: {worth}.00 / {worth}.00 (100.0%)"
     assert b.css("#c0-summary").is_displayed()
     assert b.errors() == []
 
@@ -314,7 +314,8 @@ def test_the_key_scores_full_marks_and_nothing_shows_early(
         assert got["feedback"].split("\n")[0].startswith("✔ Score: 1.00 / 1"), got["feedback"]
         assert got["focused"]
     n = len(key.questions)
-    assert b.js("return window.imtTutor.total(0).text") == f"{n}.00 / {n}.00 (100.0%)"
+    worth = sum(q.weight for q in key.questions)
+    assert b.js("return window.imtTutor.total(0).text") == f"{worth}.00 / {worth}.00 (100.0%)"
     assert b.js("return window.imtTutor.review(0)") == []
     assert b.js("return document.querySelector('#c0 progress').value") == n
     assert b.errors() == []

@@ -170,6 +170,7 @@ class QuizQuestion:
     text: str  # HTML
     options: tuple[QuizOption, ...]
     teaching: str  # HTML: the stage's teaching points
+    weight: int = 1  # the question's points (the case file's ``weight``)
 
     @property
     def idnumber(self) -> str:
@@ -291,6 +292,7 @@ def quiz_questions(vocab: Vocabulary, key: CaseKey) -> tuple[QuizQuestion, ...]:
                 _question_html(vocab, key, stage, stage_count, question),
                 tuple(options),
                 _teaching_html(stage),
+                question.weight,
             )
         )
     return tuple(out)
@@ -494,7 +496,7 @@ def moodle_xml(vocab: Vocabulary, keys: Sequence[CaseKey]) -> str:
             _xml_text(element, "name", q.name, html=False)
             _xml_text(element, "questiontext", q.text)
             _xml_text(element, "generalfeedback", "")
-            _el("defaultgrade", "1", element)
+            _el("defaultgrade", str(q.weight), element)
             _el("penalty", "0", element)
             _el("hidden", "0", element)
             _el("idnumber", q.idnumber, element)
@@ -575,7 +577,7 @@ def _qti_item(section: ET.Element, q: QuizQuestion) -> None:
     answers = [(_answer_ident(q.case_id, q.qid, o.option), o) for o in q.options]
     meta = _qsub(_qsub(item, "itemmetadata"), "qtimetadata")
     _metafield(meta, "question_type", "multiple_answers_question")
-    _metafield(meta, "points_possible", "1.0")
+    _metafield(meta, "points_possible", f"{float(q.weight):.1f}")
     _metafield(meta, "original_answer_ids", ",".join(a for a, _ in answers))
     _metafield(meta, "assessment_question_identifierref", f"{ident}-ref")
     presentation = _qsub(item, "presentation")
@@ -635,7 +637,7 @@ def _meta_xml(key: CaseKey, questions: Sequence[QuizQuestion]) -> str:
     sub(root, "shuffle_answers", "false")
     sub(root, "scoring_policy", "keep_highest")
     sub(root, "quiz_type", "assignment")
-    sub(root, "points_possible", f"{float(len(questions)):.1f}")
+    sub(root, "points_possible", f"{float(sum(q.weight for q in questions)):.1f}")
     sub(root, "show_correct_answers", "true")
     sub(root, "allowed_attempts", "1")
     sub(root, "one_question_at_a_time", "false")

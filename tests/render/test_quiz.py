@@ -231,6 +231,7 @@ def test_moodle_has_every_question_of_every_case(moodle_root: ET.Element, keys: 
         assert len(idnumber) <= 100
         assert element.findtext("shuffleanswers") == "0"
         assert element.findtext("answernumbering") == "none"
+        assert element.findtext("defaultgrade") == str(question.weight)  # the case file's weight, default 1
         single = element.findtext("single")
         assert single in ("true", "false")
         answers = element.findall("answer")
@@ -340,7 +341,7 @@ def test_the_package_holds_a_manifest_and_what_it_lists(package: bytes, keys: li
         assert meta.findtext(f"{C}title") == key.title
         assert meta.findtext(f"{C}quiz_type") == "assignment"
         assert meta.findtext(f"{C}shuffle_answers") == "false"
-        assert float(meta.findtext(f"{C}points_possible") or "") == len(key.questions)
+        assert float(meta.findtext(f"{C}points_possible") or "") == sum(q.weight for q in key.questions)
 
 
 def _items(package: bytes) -> dict[str, list[ET.Element]]:
@@ -372,7 +373,7 @@ def test_every_item_has_the_structure_canvas_needs(package: bytes, keys: list[Ca
                 f.findtext(f"{Q}fieldlabel"): f.findtext(f"{Q}fieldentry") for f in item.iter(f"{Q}qtimetadatafield")
             }
             assert meta["question_type"] == "multiple_answers_question"
-            assert float(meta["points_possible"] or "") == 1.0
+            assert float(meta["points_possible"] or "") == question.weight
             presentation = item.find(f"{Q}presentation")
             assert presentation is not None
             mattext = presentation.find(f"{Q}material/{Q}mattext")

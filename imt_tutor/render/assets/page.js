@@ -199,11 +199,16 @@
     return sign + Math.floor(c / 100) + "." + String(c % 100).padStart(2, "0");
   }
 
-  /** scoring.score_case (every question weighs 1): points, max_points, percent and CaseScore.text(). */
-  function scoreCase(scores) {
+  /** scoring.score_case: points (each times its whole-number weight, default 1), max_points, percent and
+   *  CaseScore.text(). */
+  function scoreCase(scores, weights) {
     var total = 0;
-    scores.forEach(function (s) { total += cents(s.points); });
-    var max = scores.length;
+    var max = 0;
+    scores.forEach(function (s, i) {
+      var w = weights ? weights[i] : 1;
+      total += cents(s.points) * w;
+      max += w;
+    });
     var tenths = max ? Math.floor((total * 10 * 2 + max) / (2 * max)) : 0;
     var percent = Math.floor(tenths / 10) + "." + (tenths % 10);
     return {
@@ -490,7 +495,9 @@
     var picks = this.state.answers[q.id];
     if (picks === undefined) return null;
     var hints = this.state.help[q.id] ? this.state.help[q.id].hints : 0;
-    return grade(q, picks, hints, this.data.hint_penalty);
+    var g = grade(q, picks, hints, this.data.hint_penalty);
+    g.weight = q.weight || 1;
+    return g;
   };
 
   CaseView.prototype.current = function () {
@@ -823,11 +830,11 @@
     var qs = this.questions();
     var graded = this.scores();
     var stage = this.state.stage;
-    var total = scoreCase(graded.map(function (g) { return g.score; }));
+    var total = scoreCase(graded.map(function (g) { return g.score; }), graded.map(function (g) { return g.weight; }));
     var progress = this.article.querySelector("progress");
     progress.value = graded.length;
     var text = "Stage " + (stage + 1) + " of " + this.model.stages.length + " · " + graded.length + " of " +
-      qs.length + " answered · score " + fixed2(total.points) + " / " + fixed2(graded.length);
+      qs.length + " answered · score " + fixed2(total.points) + " / " + fixed2(total.max_points);
     this.article.querySelector(".progress-text").textContent = text;
   };
 
@@ -874,7 +881,7 @@
     var body = document.getElementById(this.article.id + "-summary").querySelector(".summary-body");
     body.textContent = "";
     var graded = this.scores();
-    var total = scoreCase(graded.map(function (g) { return g.score; }));
+    var total = scoreCase(graded.map(function (g) { return g.score; }), graded.map(function (g) { return g.weight; }));
     body.appendChild(make("p", "total", "Total: " + total.text));
     var table = make("table", "scores");
     table.appendChild(make("caption", "", "Score per question"));
@@ -1072,7 +1079,8 @@
     },
     review: function (which) { return view(which).reviewLines(); },
     total: function (which) {
-      return scoreCase(view(which).scores().map(function (g) { return g.score; }));
+      var graded = view(which).scores();
+      return scoreCase(graded.map(function (g) { return g.score; }), graded.map(function (g) { return g.weight; }));
     },
     state: function (which) { return JSON.parse(JSON.stringify(view(which).state)); },
     answersFile: function (which) { return view(which).answersFile(); },
