@@ -27,7 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from .errors import DataError, Location
+from .errors import DataError, Location, shown
 
 __all__ = [
     "APP",
@@ -477,6 +477,18 @@ class AtomicWriter:
             self.commit()
         else:
             self.discard()
+            if isinstance(value, UnicodeEncodeError):
+                raise self._unencodable(value) from None
+
+    def _unencodable(self, error: UnicodeEncodeError) -> DataError:
+        """Text that UTF-8 cannot encode (a lone surrogate: a command-line word in
+        bytes that are not UTF-8) is one located error, and nothing is written."""
+        char = shown(error.object[error.start : error.start + 1]) if isinstance(error.object, str) else "?"
+        return DataError(
+            f"{self.what}: the text holds {char}, which UTF-8 cannot encode (a name typed in another encoding?)",
+            Location(str(self.path)),
+            code="unwritable",
+        )
 
 
 def write_atomic(

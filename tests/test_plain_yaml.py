@@ -301,3 +301,30 @@ def test_json_positions_are_found_only_when_asked() -> None:
     assert str(data["answers"]["q1"].item_location(-1)) == "f.json:3:27"
     assert str(data["answers"].key_location("q1")) == "f.json:3:15"
     assert str(data.value_location("student")) == "f.json:2:14"
+
+
+@pytest.mark.parametrize(
+    ("load", "text"),
+    [
+        (loading.load_json_text, '{"answers": {"q1": ["a", "b"]}, "student": "s1"}'),
+        (loading.load_yaml_text, ANSWERS),
+    ],
+)
+def test_a_loaded_document_is_freed_without_the_cycle_collector(load: Any, text: str) -> None:
+    """No reference cycle in what the fast paths build: a batch of 100,000 files
+    would otherwise keep documents alive until a full collection."""
+    import gc
+    import weakref
+
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        document = load(text, "f")
+        answers = document["answers"]
+        refs = [weakref.ref(document), weakref.ref(answers), weakref.ref(next(iter(answers.values())))]
+        del answers
+        del document
+        assert [r() for r in refs] == [None, None, None]
+    finally:
+        if was:
+            gc.enable()

@@ -8,7 +8,7 @@ import os
 import select
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import IO, Any
 
 import click
 
@@ -83,6 +83,19 @@ class ClickConsole:
         line = self.lines.readline()
         self.line_number += 1
         return line
+
+
+def stream_lines(stream: IO[str]) -> Callable[[], str]:
+    """``stream.readline``, but bytes that are not UTF-8 become U+FFFD (as at
+    the terminal) instead of a UnicodeDecodeError, whatever the locale says."""
+    raw = getattr(stream, "buffer", None)
+    if raw is None:
+        return stream.readline
+
+    def readline() -> str:
+        return raw.readline().decode("utf-8", errors="replace")
+
+    return readline
 
 
 class StreamConsole:

@@ -18,6 +18,7 @@ import click
 from .. import DISCLAIMER, __version__
 from ..cases import load_cases
 from ..engines import Engine, engine_label
+from ..errors import shown
 from ..files import size_text, write_atomic
 from ..models import Case, RuleBase
 from ..render.html import CasePage, QuestionWords, case_page, index_page, single_file_page
@@ -153,7 +154,7 @@ def html_command(
         write(out / SINGLE_FILE, single_file_page(base.vocabulary, pages, __version__))
     write(out / INDEX, index_page(pages, __version__, SINGLE_FILE if single_file else None))
     click.echo(f"*** {DISCLAIMER} ***")
-    click.echo(f"Wrote {len(written)} files to {out}:")
+    click.echo(f"Wrote {len(written)} files to {shown(str(out))}:")
     for path, size in written:
-        click.echo(f"  {path.name}  ({size_text(size)})")
-    click.echo(f"Open {out / INDEX} in a browser. A page carries its own answer key: it is for practice.")
+        click.echo(f"  {shown(path.name)}  ({size_text(size)})")
+    click.echo(f"Open {shown(str(out / INDEX))} in a browser. A page carries its own answer key: it is for practice.")

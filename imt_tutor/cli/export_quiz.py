@@ -16,6 +16,7 @@ import click
 
 from .. import DISCLAIMER
 from ..cases import load_cases
+from ..errors import shown
 from ..feedback import CaseKey, build_key
 from ..files import write_atomic
 from ..models import Case
@@ -46,7 +47,7 @@ def _keys(ctx: click.Context, refs: Sequence[str], cases_dir: Path | None) -> li
 def _done(out: Path, keys: Sequence[CaseKey]) -> None:
     questions = sum(len(k.questions) for k in keys)
     cases = "1 case" if len(keys) == 1 else f"{len(keys)} cases"
-    click.echo(f"Wrote {questions} questions from {cases} to {out}", err=True)
+    click.echo(f"Wrote {questions} questions from {cases} to {shown(str(out))}", err=True)
 
 
 _OUT = click.option(

@@ -15,7 +15,7 @@ import click
 from .. import DISCLAIMER
 from ..answers import check_answers, load_answers
 from ..engines import engine_label
-from ..errors import DataError, Location
+from ..errors import DataError, Location, shown
 from ..files import write_atomic
 from ..loading import dump_yaml
 from ..models import AnswerSheet
@@ -32,7 +32,7 @@ from ..transcript import (
 )
 from . import CONTEXT, INTERRUPTED, error_lines
 from .common import CASES_DIR_OPTION, State, find_case_in
-from .console import ClickConsole, StreamConsole, colour_allowed
+from .console import ClickConsole, StreamConsole, colour_allowed, stream_lines
 
 __all__ = ["key_command", "run_command"]
 
@@ -51,7 +51,7 @@ def _resume_command(
         words += ["--transcript", str(transcript)]
     if cases_dir is not None:
         words += ["--cases-dir", str(cases_dir)]
-    return " ".join(shlex.quote(w) for w in words)
+    return " ".join(shown(shlex.quote(w)) for w in words)  # a control character is shown, never sent
 
 
 class _Saver:
@@ -140,10 +140,20 @@ def _stopped(saver: _Saver, resume_hint: str, why: str) -> None:
         click.echo("No answer is saved, so there is nothing to resume.", err=True)
         return
     answers = f"{count} answers so far are" if count != 1 else "1 answer so far is"
-    click.echo(f"Your {answers} saved in {saver.path}", err=True)
+    click.echo(f"Your {answers} saved in {shown(str(saver.path))}", err=True)
     click.echo("Continue with:", err=True)
     for line in command_lines(resume_hint):
         click.echo(line, err=True)
+
+
+def _student_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--student as grading will read it: text, no control characters, no formula start."""
+    from ..answers import student_problem
+
+    problem = student_problem(value) if value is not None else None
+    if problem is not None:
+        raise click.BadParameter(problem.replace("'student'", "the name"))
+    return value
 
 
 @click.command(
@@ -194,7 +204,12 @@ Examples:
 )
 @click.option("--resume", is_flag=True, help="Continue the saved run at its first unanswered question.")
 @click.option("--restart", is_flag=True, help="Start over, replacing a saved run.")
-@click.option("--student", metavar="NAME", help="Your name (or ID), kept in the transcript and the answers file.")
+@click.option(
+    "--student",
+    metavar="NAME",
+    callback=_student_name,
+    help="Your name (or ID), kept in the transcript and the answers file.",
+)
 @click.option(
     "--save-answers",
     "save_answers",
@@ -250,7 +265,7 @@ def run_command(
     saver = _Saver(path, transcript, run)
     stdin = sys.stdin
     interactive = sheet is None and stdin.isatty()
-    console: Console = output if interactive or sheet is not None else StreamConsole(output, stdin.readline)
+    console: Console = output if interactive or sheet is not None else StreamConsole(output, stream_lines(stdin))
 
     def from_sheet(item: Item) -> tuple[str, ...] | None:
         assert sheet is not None
@@ -292,9 +307,9 @@ def run_command(
     if not finished:
         _stopped(saver, hint, "Stopped.")
     elif (saver.saved or resume) and not summary:
-        click.echo(f"Transcript saved in:\n  {path}")
+        click.echo(f"Transcript saved in:\n  {shown(str(path))}")
     if save_answers is not None and not summary:
-        click.echo(f"Answers saved in:\n  {save_answers}")
+        click.echo(f"Answers saved in:\n  {shown(str(save_answers))}")
 
 
 def _confirm(ctx: click.Context, console: ClickConsole, path: Path, question: str, *, default: bool) -> bool:
@@ -366,12 +381,14 @@ def key_command(ctx: click.Context, case_ref: str, fmt: str, cases_dir: Path | N
         rows.append((item, expected, because, accepted))
     label = engine_label(engine.name)
     if fmt == "json":
+        weights = {item.qid: item.question.weight for item, _, _, _ in rows if item.question.weight != 1}
         doc = {
             "student": "key",
             "case": case.id,
             "answers": {item.qid: list(expected) for item, expected, _, _ in rows},
             "accepted": {item.qid: [a for a, _ in accepted] for item, _, _, accepted in rows if accepted},
             "because": {item.qid: because for item, _, because, _ in rows},
+            **({"weights": weights} if weights else {}),
             "disclaimer": DISCLAIMER,
         }
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
@@ -386,6 +403,8 @@ def key_command(ctx: click.Context, case_ref: str, fmt: str, cases_dir: Path | N
     ]
     for item, expected, because, accepted in rows:
         lines.append(f"  # {item.qid}: {_comment(item.question.prompt)}")
+        if item.question.weight != 1:
+            lines.append(f"  #   worth {item.question.weight} points (weight)")
         if item.question.answer is not None:
             lines.append(f"  #   set by the case author: {_comment(item.question.answer_reason or '')}")
         if because:
