@@ -1012,39 +1012,41 @@ class _LazyJsonSource:
 
 
 class _LazyMapMarks:
-    """A mapping's key or value marks, as places."""
+    """A mapping's key or value marks, as places. (It holds the keys, never
+    the mapping: a cycle would keep every document alive until a full
+    collection.)"""
 
-    __slots__ = ("_container", "_kind", "_path")
+    __slots__ = ("_keys", "_kind", "_path")
 
-    def __init__(self, node_path: tuple[Any, ...], kind: str, container: dict[str, Any]) -> None:
+    def __init__(self, node_path: tuple[Any, ...], kind: str, keys: tuple[str, ...]) -> None:
         self._path = node_path
         self._kind = kind
-        self._container = container
+        self._keys = keys
 
     def get(self, key: str, default: Any = None) -> Any:
-        return (self._path, self._kind, key) if key in self._container else default
+        return (self._path, self._kind, key) if key in self._keys else default
 
     def items(self) -> Iterator[tuple[str, Any]]:
-        return ((key, (self._path, self._kind, key)) for key in self._container)
+        return ((key, (self._path, self._kind, key)) for key in self._keys)
 
 
 class _LazyItemMarks:
-    """A list's item marks, as places."""
+    """A list's item marks, as places (it holds the length, not the list)."""
 
-    __slots__ = ("_container", "_path")
+    __slots__ = ("_count", "_path")
 
-    def __init__(self, node_path: tuple[Any, ...], container: list[Any]) -> None:
+    def __init__(self, node_path: tuple[Any, ...], count: int) -> None:
         self._path = node_path
-        self._container = container
+        self._count = count
 
     def __len__(self) -> int:
-        return len(self._container)
+        return self._count
 
     def __getitem__(self, index: int) -> Any:
-        return (self._path, "item", range(len(self._container))[index])
+        return (self._path, "item", range(self._count)[index])
 
     def __iter__(self) -> Iterator[Any]:
-        return ((self._path, "item", index) for index in range(len(self._container)))
+        return ((self._path, "item", index) for index in range(self._count))
 
 
 def _json_fast(string: str, source: _JsonSource) -> Any:
@@ -1078,8 +1080,9 @@ def _json_fast(string: str, source: _JsonSource) -> Any:
                     raise _Refused
                 mapping[key] = None
                 work.append((mapping, key, inner, (*node_path, key), depth + 1))
-            mapping._key_marks = _LazyMapMarks(node_path, "key", mapping)  # type: ignore[assignment]
-            mapping._value_marks = _LazyMapMarks(node_path, "value", mapping)  # type: ignore[assignment]
+            keys = tuple(item)
+            mapping._key_marks = _LazyMapMarks(node_path, "key", keys)  # type: ignore[assignment]
+            mapping._value_marks = _LazyMapMarks(node_path, "value", keys)  # type: ignore[assignment]
             item = mapping
         elif kind is list:
             if depth >= MAX_DEPTH:
@@ -1087,7 +1090,7 @@ def _json_fast(string: str, source: _JsonSource) -> Any:
             sequence = YamlList([None] * len(item))
             sequence._source = lazy
             sequence._mark = (node_path, "self", None)
-            sequence._item_marks = _LazyItemMarks(node_path, sequence)  # type: ignore[assignment]
+            sequence._item_marks = _LazyItemMarks(node_path, len(item))  # type: ignore[assignment]
             for index, inner in enumerate(item):
                 work.append((sequence, index, inner, (*node_path, index), depth + 1))
             item = sequence
