@@ -22,6 +22,7 @@ back in a message has its control characters escaped (:func:`printable`).
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -408,7 +409,9 @@ class _Checker:
                 and (options is None or all(p in options for p in fast))
                 and (options is not None or self.known_ids is None or all(p in self.known_ids for p in fast))
             ):
-                return tuple(fast)
+                # Known option IDs, interned: the thousands of answers a batch holds (and its caches'
+                # keys) share one string per option instead of one per pick.
+                return tuple(map(sys.intern, fast))
         if isinstance(value, str):
             items: list[Any] = [value]
 
