@@ -624,7 +624,8 @@ def show_teaching_points(run: CaseRun, index: int, console: Console, width: int 
 
 def show_question(run: CaseRun, item: Item, console: Console, width: int = WIDTH) -> None:
     console.show()
-    console.show(f"Question {item.number} of {len(run.items)} ({item.qid})", "question")
+    worth = f", worth {item.question.weight} points" if item.question.weight != 1 else ""
+    console.show(f"Question {item.number} of {len(run.items)} ({item.qid}{worth})", "question")
     for line in paragraph(item.question.prompt, width):
         console.show(line, "question")
     for n, option in enumerate(item.question.options, 1):

@@ -324,7 +324,11 @@ def _question(page: CasePage, prefix: str, q: QuestionKey, total: int) -> Markup
         el(
             "form",
             {"class": "answer", "novalidate": True, "aria-labelledby": f"{qid}-h"},
-            el("h3", {"id": f"{qid}-h", "class": "qhead"}, f"Question {q.number} of {total}"),
+            el(
+                "h3",
+                {"id": f"{qid}-h", "class": "qhead"},
+                f"Question {q.number} of {total}" + (f", worth {q.weight} points" if q.weight != 1 else ""),
+            ),
             el(
                 "fieldset",
                 {},
