@@ -180,19 +180,12 @@ class _JsonSource:
 _UNKNOWN = Location("<unknown>")
 
 
-class YamlMap(dict):  # type: ignore[type-arg]
-    """A loaded YAML or JSON mapping (a plain ``dict``) that knows where it was written.
+class _Located:
+    """What :class:`YamlMap` and :class:`YamlList` share: a source that turns
+    raw marks into Locations, and the container's own mark."""
 
-    Keys added after loading have no position of their own; their
-    ``key_location``/``value_location`` fall back to the mapping's location.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._source: _Source | None = None
-        self._mark: Any = None
-        self._key_marks: dict[str, Any] = {}
-        self._value_marks: dict[str, Any] = {}
+    _source: _Source | None
+    _mark: Any
 
     def _locate(self, mark: Any) -> Location:
         if self._source is None:
@@ -201,16 +194,39 @@ class YamlMap(dict):  # type: ignore[type-arg]
 
     @property
     def location(self) -> Location:
-        """Where the mapping starts (1-based)."""
+        """Where the container starts (1-based)."""
         return self._locate(self._mark)
 
     @location.setter
     def location(self, value: Location) -> None:
         if self._source is not None and self._mark is not None:
-            self._key_marks = {k: self._source.locate(m) for k, m in self._key_marks.items()}
-            self._value_marks = {k: self._source.locate(m) for k, m in self._value_marks.items()}
+            self._resolve_marks()
         self._source = None
         self._mark = value
+
+    def _resolve_marks(self) -> None:
+        """Turn the inner marks into Locations (before the source is dropped)."""
+        raise NotImplementedError
+
+
+class YamlMap(_Located, dict):  # type: ignore[type-arg]
+    """A loaded YAML or JSON mapping (a plain ``dict``) that knows where it was written.
+
+    Keys added after loading have no position of their own; their
+    ``key_location``/``value_location`` fall back to the mapping's location.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._source = None
+        self._mark = None
+        self._key_marks: dict[str, Any] = {}
+        self._value_marks: dict[str, Any] = {}
+
+    def _resolve_marks(self) -> None:
+        assert self._source is not None
+        self._key_marks = {k: self._source.locate(m) for k, m in self._key_marks.items()}
+        self._value_marks = {k: self._source.locate(m) for k, m in self._value_marks.items()}
 
     def key_location(self, key: str) -> Location:
         """Where ``key`` is written (1-based)."""
@@ -223,7 +239,7 @@ class YamlMap(dict):  # type: ignore[type-arg]
         return self.location if mark is None else self._locate(mark)
 
 
-class YamlList(list):  # type: ignore[type-arg]
+class YamlList(_Located, list):  # type: ignore[type-arg]
     """A loaded YAML or JSON sequence (a plain ``list``) that knows where it was written.
 
     Items added after loading fall back to the list's location.
@@ -231,26 +247,13 @@ class YamlList(list):  # type: ignore[type-arg]
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        self._source: _Source | None = None
-        self._mark: Any = None
+        self._source = None
+        self._mark = None
         self._item_marks: list[Any] = []
 
-    def _locate(self, mark: Any) -> Location:
-        if self._source is None:
-            return mark if isinstance(mark, Location) else _UNKNOWN
-        return self._source.locate(mark)
-
-    @property
-    def location(self) -> Location:
-        """Where the sequence starts (1-based)."""
-        return self._locate(self._mark)
-
-    @location.setter
-    def location(self, value: Location) -> None:
-        if self._source is not None and self._mark is not None:
-            self._item_marks = [self._source.locate(m) for m in self._item_marks]
-        self._source = None
-        self._mark = value
+    def _resolve_marks(self) -> None:
+        assert self._source is not None
+        self._item_marks = [self._source.locate(m) for m in self._item_marks]
 
     def item_location(self, index: int) -> Location:
         """Where item ``index`` starts (1-based; negative indexes work)."""
@@ -420,7 +423,7 @@ def _check_node_event(event: Any, path: str) -> None:
         raise DataError("anchors and aliases are not allowed", to_location(path, event.start_mark))
 
 
-def _plain_value(value: str, event: Any, path: str) -> Any:
+def _plain_value(value: str, mark: Any, path: str) -> Any:
     """The value of a plain (unquoted) scalar."""
     if value == "true":
         return True
@@ -434,11 +437,11 @@ def _plain_value(value: str, event: Any, path: str) -> Any:
         try:
             return int(value)
         except ValueError:  # more digits than int() accepts
-            raise DataError("number is too long", to_location(path, event.start_mark)) from None
+            raise DataError("number is too long", to_location(path, mark)) from None
     if _FLOAT_RE.fullmatch(value):
         number = float(value)
         if math.isinf(number):
-            raise DataError("number is out of range", to_location(path, event.start_mark))
+            raise DataError("number is out of range", to_location(path, mark))
         return number
     return value
 
@@ -487,7 +490,7 @@ def _build(text: str, path: str, loader_class: type[Any], watch: bool = False) -
                 if bad is not None:
                     raise DataError(_control_message(bad.group()), to_location(path, event.start_mark), code="control")
                 if event.implicit[0]:
-                    value = _plain_value(raw, event, path)
+                    value = _plain_value(raw, event.start_mark, path)
                 else:  # quoted or block scalar: always a string
                     if event.style == '"' and _SURROGATE_RE.search(raw):  # "\ud800"
                         raise DataError(
@@ -654,15 +657,6 @@ def _parse(text: str, path: str, loader_class: type[Any], watch: bool = False) -
         raise DataError(f"invalid YAML: {error}", Location(path, 1, 1)) from None
 
 
-class _AtMark:
-    """What :func:`_plain_value` needs of an event: where it starts."""
-
-    __slots__ = ("start_mark",)
-
-    def __init__(self, mark: Any) -> None:
-        self.start_mark = mark
-
-
 #: Whether plain block YAML (answers files) is read by :mod:`imt_tutor.plain_yaml`
 #: (same values and positions, several times faster); tests turn it off to
 #: exercise the parsers themselves.
@@ -694,7 +688,7 @@ def _parse_plain(text: str, path: str) -> tuple[Any, Location] | None:
         source,
         YamlMap,
         YamlList,
-        lambda value, mark: _plain_value(value, _AtMark(mark_of(mark)), path),
+        lambda value, mark: _plain_value(value, mark_of(mark), path),
         MAX_DEPTH,
     )
     if found is None:
