@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from .cases import QUALIFIED, iter_questions, qualified_id
-from .errors import UNSAFE_CHARACTERS, DataError, Location, Problems, shown
+from .errors import UNSAFE_CHARACTERS, DataError, Location, Problems, shown, shown_value
 from .files import open_regular
 from .loading import MAX_BYTES, YamlList, YamlMap, load_json_file, load_json_text, load_yaml_file, load_yaml_stream
 from .models import AnswerSheet, Case, Vocabulary
@@ -86,21 +86,6 @@ def printable(text: str) -> str:
 def _quoted(value: str) -> str:
     """A student's text quoted back in a message: escaped and shortened."""
     return f"'{shown(value, _MAX_SHOWN)}'"
-
-
-def _shown(value: Any) -> str:
-    """A loaded value as a student would recognise it in an error message."""
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        return _quoted(value)
-    return repr(value)
 
 
 def _is_text(value: Any) -> bool:
@@ -293,7 +278,7 @@ class _Checker:
                 self.add(f"{_quoted(raw_qid)} in 'hints' is not a question id", raw.key_location(raw_qid))
             elif isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 100:
                 self.add(
-                    f"hints of '{qid}' must be a whole number from 0 to 100; got {_shown(count)}",
+                    f"hints of '{qid}' must be a whole number from 0 to 100; got {shown_value(count)}",
                     raw.value_location(raw_qid),
                 )
             elif qid in out:
@@ -320,7 +305,7 @@ class _Checker:
         value = data["case"]
         if not isinstance(value, str) or not KEBAB.match(_norm(value)):
             self.add(
-                f"'case' must be a case id (kebab-case, like 'lung-cough-alk-positive'); got {_shown(value)}",
+                f"'case' must be a case id (kebab-case, like 'lung-cough-alk-positive'); got {shown_value(value)}",
                 data.value_location("case"),
             )
             return None
@@ -343,7 +328,7 @@ class _Checker:
         if when is None:
             self.add(
                 "'submitted_at' must be an ISO 8601 date and time with a time zone, like 2026-03-02T09:30:00Z; "
-                f"got {_shown(value)}",
+                f"got {shown_value(value)}",
                 data.value_location("submitted_at"),
                 "bad-time",
             )
@@ -423,7 +408,7 @@ class _Checker:
             where = value.item_location
         else:
             self.add(
-                f"answer to '{qid}' must be a list of option ids (or [] to pick none); got {_shown(value)}",
+                f"answer to '{qid}' must be a list of option ids (or [] to pick none); got {shown_value(value)}",
                 parent.value_location(raw_qid),
             )
             return None
@@ -434,7 +419,9 @@ class _Checker:
         allowed = frozenset(options) if options is not None and len(options) > 8 else options
         for index, item in enumerate(items):
             if type(item) is not str or not item.strip():
-                self.add(f"answer to '{qid}': each pick must be an option id (text); got {_shown(item)}", where(index))
+                self.add(
+                    f"answer to '{qid}': each pick must be an option id (text); got {shown_value(item)}", where(index)
+                )
                 bad = True
                 continue
             pick = item.strip().lower()

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import WARNING, DataError, Location, Problems, did_you_mean, shown
+from .errors import WARNING, DataError, Location, Problems, did_you_mean, shown, shown_value
 from .loading import YamlList, YamlMap, load_yaml_file
 from .models import Case, Facts, Inference, Question, Stage, Vocabulary
 from .rulebase import KEBAB
@@ -214,19 +214,6 @@ def _default_prompt(vocab: Vocabulary, kind: str, key: str | None, options: tupl
     if len(options) == 1 and key is not None:
         return f"{label}: do the findings so far support '{vocab.label(key, options[0])}'? (yes or no)"
     return f"{label}: which of these do the findings so far support? (All that apply, or none.)"
-
-
-def _shown(value: Any) -> str:
-    """A loaded value as a student would recognise it in an error message."""
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return repr(value)
 
 
 def _is_text(value: Any) -> bool:
@@ -569,7 +556,8 @@ class _CaseParser:
         weight = raw.get("weight", 1)
         if type(weight) is not int or not 1 <= weight <= MAX_WEIGHT:
             self.add(
-                f"'weight' of {what} must be a whole number of points from 1 to {MAX_WEIGHT}; got {_shown(weight)}",
+                f"'weight' of {what} must be a whole number of points from 1 to {MAX_WEIGHT}; "
+                f"got {shown_value(weight)}",
                 where(raw, "weight"),
             )
             weight = 1
@@ -649,7 +637,7 @@ class _CaseParser:
         bad = False
         for item, loc in zip(items, locations, strict=True):
             if not isinstance(item, str):
-                self.add(f"'{shown(field_name)}' of {what} must list ids (text); got {_shown(item)}", loc)
+                self.add(f"'{shown(field_name)}' of {what} must list ids (text); got {shown_value(item)}", loc)
                 bad = True
             elif item in clean:
                 self.add(f"'{shown(item)}' is listed twice in '{shown(field_name)}' of {what}", loc)

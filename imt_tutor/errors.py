@@ -129,6 +129,22 @@ def shown(text: object, limit: int | None = None) -> str:
     return escaped
 
 
+def shown_value(value: object, limit: int = 80) -> str:
+    """A loaded value as its author would recognise it in a message: ``nothing``,
+    ``true``, ``a mapping``, ``a list``, text quoted and :func:`shown`, a number as written."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"'{shown(value, limit)}'"
+    return repr(value)
+
+
 #: Words longer than this get no did-you-mean (every ID is far shorter).
 MAX_SUGGESTED = 200
 #: Up to this many choices, a word is compared with every choice of a fitting length: the answer is
