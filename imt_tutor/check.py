@@ -457,12 +457,9 @@ def _yaml_files(folder: Path) -> list[Path]:
 def _sniff_rules(path: Path, loaded: dict[Path, Any], shown: str, problems: list[Problem]) -> bool | None:
     """Whether the file at ``path`` is a rule file (a mapping with ``rules``);
     ``None`` if it cannot be loaded (the problem is recorded)."""
-    try:
-        data = load_yaml_file(path, expect=None, display_path=shown)
-    except DataError as error:
-        problems.extend(_unpack(error))
+    data = _loaded(path, shown, loaded, problems)
+    if path not in loaded:
         return None
-    loaded[path] = data
     return isinstance(data, YamlMap) and "rules" in data
 
 
