@@ -41,7 +41,7 @@ from .render.text import (
 )
 from .render.words import pair_text
 from .rulebase import observed_keys
-from .scoring import CaseScore, QuestionScore, score_case
+from .scoring import CaseScore, QuestionScore, score_case, weighted_points
 
 __all__ = [
     "COMMANDS",
@@ -660,7 +660,7 @@ def show_scores(run: CaseRun, console: Console, width: int = WIDTH, restart: str
         if weight == 1:
             line = f"  {score.points:4.2f} / 1  {item.qid}{extra}"
         else:  # the question's credit times its weight, as the total counts it
-            line = f"  {score_case([score], [weight]).points:4.2f} / {weight}  {item.qid} (weight {weight}){extra}"
+            line = f"  {weighted_points(score, weight):4.2f} / {weight}  {item.qid} (weight {weight}){extra}"
         show_lines(console, [line], width=width)
     total = run.case_score()
     console.show(f"Total: {total.text()}", "title")

@@ -47,6 +47,7 @@ __all__ = [
     "score_case",
     "score_question",
     "score_unanswered",
+    "weighted_points",
 ]
 
 #: What picking every not-expected option costs, in points.
@@ -202,6 +203,11 @@ def score_question(
     if deductions and points >= 1.0:
         points = _ALMOST
     return QuestionScore(points, hits, wrong, missed, tuple(deductions), taken, partial_picks)
+
+
+def weighted_points(score: QuestionScore, weight: int) -> float:
+    """One question's points in its case's total: its credit times its weight (as :func:`score_case` counts it)."""
+    return score_case([score], [weight]).points
 
 
 def score_unanswered(expected: Iterable[str]) -> QuestionScore:

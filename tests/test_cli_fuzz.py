@@ -93,10 +93,6 @@ def fuzz(default_examples: int) -> Callable[[Callable[..., None]], Callable[...,
 #: overrides (U+202A-202E) and isolates (U+2066-2069).
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
-#: Bugs this test found that are not fixed yet (in modules it may not change), each tolerated
-#: as narrowly as it can be told apart. Remove an entry when its bug is fixed: the test then
-#: holds every command to it.
-KNOWN_BUGS: set[str] = set()
 
 #: Option names (long form) whose value names a file or folder the user asks to be written.
 OUTPUT_OPTIONS = {"out", "feedback-dir", "report", "transcript", "save-answers"}
@@ -1136,24 +1132,6 @@ def _is_allowed(rel: str, root: Path, allowed: list[tuple[Path, bool]]) -> bool:
     return False
 
 
-def _raised_in(result: Result, module: str, function: str) -> bool:
-    assert result.exc_info is not None
-    frames = traceback.extract_tb(result.exc_info[2])
-    return any(f.filename.endswith(module) and f.name == function for f in frames)
-
-
-def _known_exception(example: Example, result: Result) -> bool:
-    error = result.exception
-    if isinstance(error, UnicodeDecodeError) and "stdin-not-utf-8" in KNOWN_BUGS:
-        return _raised_in(result, "console.py", "ask")
-    if isinstance(error, UnicodeEncodeError) and "surrogate-argument" in KNOWN_BUGS:
-        char = error.object[error.start : error.start + 1] if isinstance(error.object, str) else ""
-        from_args = bool(char) and any(char in word for word in example.args)
-        where = _raised_in(result, "transcript.py", "save_transcript") or _raised_in(result, "click/utils.py", "echo")
-        return from_args and where
-    return False
-
-
 def _problems(
     example: Example,
     result: Result,
@@ -1165,13 +1143,10 @@ def _problems(
     problems = []
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         assert result.exc_info is not None
-        if not _known_exception(example, result):
-            problems.append("raised:\n" + "".join(traceback.format_exception(*result.exc_info)))
+        problems.append("raised:\n" + "".join(traceback.format_exception(*result.exc_info)))
     if result.exit_code not in (0, 1, 2):
         problems.append(f"exit code {result.exit_code}")
     allowed = set(allowed_controls)
-    if "argument-echo" in KNOWN_BUGS:
-        allowed.update(CONTROL.findall("".join(example.args)))
     for stream, text in (("stdout", result.stdout), ("stderr", result.stderr)):
         if "Traceback" in text:
             problems.append(f"a traceback on {stream}")

@@ -313,19 +313,21 @@ def grade_command(
 
         # At most MAX_PROBLEMS_PER_FILE lines per file. A file's problems come together, in file
         # order, so only the current file is counted (memory must not grow with the files).
-        current: list[Any] = [None, 0]
+        current_path: str | None = None
+        current_count = 0
 
         def more_of_current() -> None:
-            if current[1] > MAX_PROBLEMS_PER_FILE:
+            if current_path is not None and current_count > MAX_PROBLEMS_PER_FILE:
                 progress.clear_line()
-                _say(more_problems_line(current[0], current[1] - MAX_PROBLEMS_PER_FILE))
+                _say(more_problems_line(current_path, current_count - MAX_PROBLEMS_PER_FILE))
 
         def problem(reported: Reported) -> None:
-            if current[0] != reported.path:
+            nonlocal current_path, current_count
+            if current_path != reported.path:
                 more_of_current()
-                current[:] = [reported.path, 0]
-            current[1] += 1
-            if current[1] <= MAX_PROBLEMS_PER_FILE:
+                current_path, current_count = reported.path, 0
+            current_count += 1
+            if current_count <= MAX_PROBLEMS_PER_FILE:
                 progress.clear_line()
                 _say(str(reported))
 

@@ -15,7 +15,7 @@ from ..explain import ALREADY_DONE, CONTRADICTED, LESS_SPECIFIC, NOT_YET_KNOWN, 
 from ..feedback import GradedAnswer, QuestionKey
 from ..grading import Analysis, CaseStats, GradedSubmission, number_text
 from ..models import Vocabulary
-from ..scoring import score_case
+from ..scoring import weighted_points
 from .text import answer_feedback, how_lines
 
 __all__ = ["GAP_WORDS", "feedback_markdown", "item_analysis_markdown", "md_escape"]
@@ -108,10 +108,8 @@ def feedback_markdown(vocab: Vocabulary, item: GradedSubmission) -> str:
         lines += [f"## Stage {stage.index + 1}: `{stage.stage_id}`", ""]
         for question in questions:
             answer = answers.get(question.qid)
-            points = answer.score.points if answer is not None else 0.0
+            points = weighted_points(answer.score, question.weight) if answer is not None else 0.0
             worth = "1" if question.weight == 1 else f"{question.weight} (weight {question.weight})"
-            if question.weight != 1:
-                points = score_case([answer.score], [question.weight]).points if answer is not None else 0.0
             lines += [
                 f"### Question {question.number} (`{question.qid}`): {number_text(points)} / {worth}",
                 "",
