@@ -215,12 +215,18 @@ class CaseRun:
         return self.key.question(item.qid).option(option).how
 
     def hidden(self) -> frozenset[tuple[str, str]]:
-        """The conclusions that a question not answered yet expects: never shown before it is asked."""
+        """What is never shown before the question it would give away is asked:
+        every option of a conclusion question not answered yet in the stage
+        being worked (its less specific options too: "Consistent with IMT"
+        before "the most specific working diagnosis?"), and the values later
+        conclusion questions expect."""
+        upcoming = self.next_item()
+        current = upcoming.stage_index if upcoming is not None else len(self.key.stages)
         return frozenset(
             (str(q.key), v)
             for q in self.key.questions
             if q.kind == "conclusion" and q.qid not in self.answers
-            for v in q.expected
+            for v in (q.option_ids if q.stage_index <= current else q.expected)
         )
 
     # ----------------------------------------------------------------- answering

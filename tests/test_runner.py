@@ -246,6 +246,19 @@ def test_the_recap_shows_conclusions_once_their_question_is_answered() -> None:
     assert run.recap(1) == []  # unchanged: not shown again
 
 
+def test_a_less_specific_option_is_not_shown_before_its_question() -> None:
+    """Before "the most specific working diagnosis?", the recap does not say the rules' less specific one."""
+    run = new_run("liver-unresectable-alk-positive")
+    for item in run.items[:5]:
+        run.answer(item.qid, run.expected(item.qid))
+    assert run.next_item() is not None and run.next_item().qid == "biopsy-and-stain.working-diagnosis"
+    before = "\n".join(run.recap(2, force=True))
+    assert "Working diagnosis:" not in before and "Consistent with IMT" not in before
+    run.answer("biopsy-and-stain.working-diagnosis", ["alk_rearranged_imt"])
+    after = "\n".join(run.recap(2, force=True))
+    assert "Working diagnosis: Mass under investigation -> Consistent with IMT -> ALK-rearranged IMT" in after
+
+
 # --------------------------------------------------------------------- answers and prompt commands
 
 
