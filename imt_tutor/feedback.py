@@ -124,6 +124,24 @@ class QuestionKey:
     def option_ids(self) -> tuple[str, ...]:
         return tuple(o.option for o in self.options)
 
+    @cached_property
+    def _scoring(self) -> tuple[dict[str, str], dict[str, str], tuple[str, ...]]:
+        """What :func:`grade` gives :func:`imt_tutor.scoring.score_question`, worked out once:
+        the rule each option's deduction names, each option's gap kind, the less specific options."""
+        rules: dict[str, str] = {}
+        gaps: dict[str, str] = {}
+        partial: list[str] = []
+        for entry in self.options:
+            if entry.verdict == EXPECTED and entry.because:
+                rules[entry.option] = entry.because[0]
+            elif entry.gaps:
+                rules[entry.option] = entry.gaps[0].rule
+            if entry.kind is not None:
+                gaps[entry.option] = entry.kind
+            if entry.kind == LESS_SPECIFIC:
+                partial.append(entry.option)
+        return rules, gaps, tuple(partial)
+
     def labels(self) -> dict[str, str]:
         return {o.option: o.label for o in self.options}
 
@@ -330,21 +348,11 @@ def grade(
     if picks is None:
         return GradedAnswer(question.qid, None, score_unanswered(question.expected), hints)
     chosen = tuple(dict.fromkeys(picks))
-    unknown = [p for p in chosen if p not in question.option_ids]
+    known = question._by_option
+    unknown = [p for p in chosen if p not in known]
     if unknown:
         raise ValueError(f"not an option of {question.qid}: {unknown[0]!r}")
-    rules: dict[str, str] = {}
-    gaps: dict[str, str] = {}
-    partial: list[str] = []
-    for entry in question.options:
-        if entry.verdict == EXPECTED and entry.because:
-            rules[entry.option] = entry.because[0]
-        elif entry.gaps:
-            rules[entry.option] = entry.gaps[0].rule
-        if entry.kind is not None:
-            gaps[entry.option] = entry.kind
-        if entry.kind == LESS_SPECIFIC:
-            partial.append(entry.option)
+    rules, gaps, partial = question._scoring
     score = score_question(
         chosen,
         question.expected,

@@ -32,6 +32,7 @@ Every lost point is a :class:`Deduction` (data: kind, option, points, rule);
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -62,8 +63,17 @@ _ALMOST = 0.99
 
 
 def _round(value: Fraction) -> float:
-    exact = Decimal(value.numerator) / Decimal(value.denominator)
-    return float(exact.quantize(_CENT, rounding=ROUND_HALF_UP))
+    return _cents(value.numerator, value.denominator)
+
+
+def _cents(numerator: int, denominator: int) -> float:
+    """``numerator / denominator`` (at least 0) rounded to 2 decimals, halves up."""
+    return ((200 * numerator + denominator) // (2 * denominator)) / 100
+
+
+# The least common denominator of the constants above: every credit and cost of a question is
+# a whole number of (1 / (expected count * total weight * _UNIT)).
+_UNIT = math.lcm(WRONG_PENALTY.denominator, PARTIAL_CREDIT.denominator)
 
 
 MISSED = "missed"
@@ -150,6 +160,9 @@ def score_question(
     double); ``rules`` maps options to the rule each deduction names. ``hints``
     used cost ``hint_penalty`` each (an instructor's choice; 0 by default).
     Picks or expected IDs missing from ``options`` still count (as options).
+
+    The arithmetic is exact, in whole numbers over one common denominator
+    (a batch scores thousands of answers; ``Fraction`` cost most of that).
     """
     want = _unique(expected)
     allowed = tuple(a for a in _unique(accepted) if a not in want)
@@ -158,48 +171,56 @@ def score_question(
     taken = tuple(p for p in every if p in allowed)
     partial_picks = tuple(p for p in every if p in halves) if want else ()
     picks = tuple(p for p in every if p not in allowed and p not in partial_picks)
-    offered = _unique([*options, *every, *want])
     kinds = gaps or {}
     why = rules or {}
     hits = tuple(p for p in picks if p in want)
     wrong = tuple(p for p in picks if p not in want)
     missed = tuple(w for w in want if w not in picks)
-
-    def weight(option: str) -> int:
-        return CONTRADICTED_WEIGHT if kinds.get(option) == "contradicted" else 1
-
-    total_weight = sum(weight(o) for o in offered if o not in want and o not in allowed and o not in partial_picks)
     deductions: list[Deduction] = []
+    # credit = numerator / denominator, exactly
     if not wrong and not missed and not partial_picks:
-        credit = Fraction(1)
+        numerator, denominator = 1, 1
     elif not picks and not partial_picks:
-        credit = Fraction(0)
+        numerator, denominator = 0, 1
         deductions.append(Deduction(NOTHING_PICKED, None, 1.0, None, len(want)))
     else:
-        share = Fraction(1, len(want)) if want else Fraction(0)
-        stand_ins = list(partial_picks[: len(missed)])
-        credit = Fraction(len(hits), len(want)) if want else Fraction(1)
-        credit += PARTIAL_CREDIT * share * len(stand_ins)
+        outside = set(want).union(allowed, partial_picks)
+        total_weight = sum(
+            CONTRADICTED_WEIGHT if kinds.get(o) == "contradicted" else 1
+            for o in _unique([*options, *every, *want])
+            if o not in outside
+        )
+        # One expected option is worth share / denominator; a stand-in half of it; a wrong
+        # pick of weight w costs w * cost_unit / denominator (WRONG_PENALTY * w / total weight).
+        count = len(want) or 1
+        weights = max(total_weight, 1)
+        denominator = count * weights * _UNIT
+        share = weights * _UNIT
+        half = share * PARTIAL_CREDIT.numerator // PARTIAL_CREDIT.denominator
+        cost_unit = count * _UNIT * WRONG_PENALTY.numerator // WRONG_PENALTY.denominator
+        stand_ins = partial_picks[: len(missed)]
+        numerator = share * len(hits) + half * len(stand_ins) if want else denominator
         for index, m in enumerate(missed):
             if index < len(stand_ins):
-                deductions.append(
-                    Deduction(LESS_SPECIFIC, stand_ins[index], _round(share * PARTIAL_CREDIT), why.get(m))
-                )
+                deductions.append(Deduction(LESS_SPECIFIC, stand_ins[index], _cents(half, denominator), why.get(m)))
             else:
-                deductions.append(Deduction(MISSED, m, _round(share), why.get(m)))
+                deductions.append(Deduction(MISSED, m, _cents(share, denominator), why.get(m)))
         for p in partial_picks[len(stand_ins) :]:
             deductions.append(Deduction(LESS_SPECIFIC, p, 0.0, why.get(p)))
         for w in wrong:
-            cost = WRONG_PENALTY * weight(w) / max(total_weight, 1)
-            credit -= cost
-            deductions.append(Deduction(WRONG, w, _round(cost), why.get(w), gap=kinds.get(w)))
-    credit = max(credit, Fraction(0))
+            gap = kinds.get(w)
+            cost = cost_unit * (CONTRADICTED_WEIGHT if gap == "contradicted" else 1)
+            numerator -= cost
+            deductions.append(Deduction(WRONG, w, _cents(cost, denominator), why.get(w), gap=gap))
+        numerator = max(numerator, 0)
     if hints and hint_penalty > 0:
+        credit = Fraction(numerator, denominator)
         penalty = min(Fraction(str(hint_penalty)) * hints, credit)
         if penalty:
             credit -= penalty
             deductions.append(Deduction(HINTS, None, _round(penalty), None, hints))
-    points = _round(credit)
+        numerator, denominator = credit.numerator, credit.denominator
+    points = _cents(numerator, denominator)
     if deductions and points >= 1.0:
         points = _ALMOST
     return QuestionScore(points, hits, wrong, missed, tuple(deductions), taken, partial_picks)

@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from imt_tutor.scoring import CaseScore, Deduction, QuestionScore, score_case, score_question, score_unanswered
+from imt_tutor import scoring
+from imt_tutor.scoring import (
+    _ALMOST,
+    CONTRADICTED_WEIGHT,
+    HINTS,
+    LESS_SPECIFIC,
+    MISSED,
+    NOTHING_PICKED,
+    PARTIAL_CREDIT,
+    WRONG,
+    WRONG_PENALTY,
+    CaseScore,
+    Deduction,
+    QuestionScore,
+    score_case,
+    score_question,
+    score_unanswered,
+)
 
 IDS = st.sampled_from([f"opt{n}" for n in range(12)])
 
@@ -257,3 +278,110 @@ def test_hints_cost_what_the_case_says() -> None:
     assert score_question(["a"], ["a"], ["a", "b"], hints=2).points == 1.0
     score = score_question(["a"], ["a"], ["a", "b"], hints=2, hint_penalty=0.1)
     assert score.points == 0.8 and score.deductions[-1].kind == "hints"
+
+
+# --------------------------------------------------------------------- the exact arithmetic, against Fractions
+# score_question works in whole numbers over one denominator. The Fraction-based version it replaced
+# is kept here, unchanged, as the oracle: every generated answer must score the same, deduction for
+# deduction.
+
+
+def fraction_score_question(
+    picked: Iterable[str],
+    expected: Iterable[str],
+    options: Iterable[str],
+    *,
+    accepted: Iterable[str] = (),
+    partial: Iterable[str] = (),
+    gaps: Mapping[str, str] | None = None,
+    rules: Mapping[str, str] | None = None,
+    hints: int = 0,
+    hint_penalty: float = 0.0,
+) -> QuestionScore:
+    """The Fraction-based scoring as it was before the whole-number rewrite."""
+    want = _oracle_unique(expected)
+    allowed = tuple(a for a in _oracle_unique(accepted) if a not in want)
+    halves = tuple(p for p in _oracle_unique(partial) if p not in want and p not in allowed)
+    every = _oracle_unique(picked)
+    taken = tuple(p for p in every if p in allowed)
+    partial_picks = tuple(p for p in every if p in halves) if want else ()
+    picks = tuple(p for p in every if p not in allowed and p not in partial_picks)
+    offered = _oracle_unique([*options, *every, *want])
+    kinds = gaps or {}
+    why = rules or {}
+    hits = tuple(p for p in picks if p in want)
+    wrong = tuple(p for p in picks if p not in want)
+    missed = tuple(w for w in want if w not in picks)
+
+    def weight(option: str) -> int:
+        return CONTRADICTED_WEIGHT if kinds.get(option) == "contradicted" else 1
+
+    total_weight = sum(weight(o) for o in offered if o not in want and o not in allowed and o not in partial_picks)
+    deductions: list[Deduction] = []
+    if not wrong and not missed and not partial_picks:
+        credit = Fraction(1)
+    elif not picks and not partial_picks:
+        credit = Fraction(0)
+        deductions.append(scoring.Deduction(NOTHING_PICKED, None, 1.0, None, len(want)))
+    else:
+        share = Fraction(1, len(want)) if want else Fraction(0)
+        stand_ins = list(partial_picks[: len(missed)])
+        credit = Fraction(len(hits), len(want)) if want else Fraction(1)
+        credit += PARTIAL_CREDIT * share * len(stand_ins)
+        for index, m in enumerate(missed):
+            if index < len(stand_ins):
+                deductions.append(
+                    scoring.Deduction(
+                        LESS_SPECIFIC, stand_ins[index], _oracle_round(share * PARTIAL_CREDIT), why.get(m)
+                    )
+                )
+            else:
+                deductions.append(scoring.Deduction(MISSED, m, _oracle_round(share), why.get(m)))
+        for p in partial_picks[len(stand_ins) :]:
+            deductions.append(scoring.Deduction(LESS_SPECIFIC, p, 0.0, why.get(p)))
+        for w in wrong:
+            cost = WRONG_PENALTY * weight(w) / max(total_weight, 1)
+            credit -= cost
+            deductions.append(scoring.Deduction(WRONG, w, _oracle_round(cost), why.get(w), gap=kinds.get(w)))
+    credit = max(credit, Fraction(0))
+    if hints and hint_penalty > 0:
+        penalty = min(Fraction(str(hint_penalty)) * hints, credit)
+        if penalty:
+            credit -= penalty
+            deductions.append(scoring.Deduction(HINTS, None, _oracle_round(penalty), None, hints))
+    points = _oracle_round(credit)
+    if deductions and points >= 1.0:
+        points = _ALMOST
+    return scoring.QuestionScore(points, hits, wrong, missed, tuple(deductions), taken, partial_picks)
+
+
+def _oracle_unique(ids: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(ids))
+
+
+def _oracle_round(value: Fraction) -> float:
+    exact = Decimal(value.numerator) / Decimal(value.denominator)
+    return float(exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+@given(graded(), st.data())
+def test_whole_number_scoring_matches_fractions(q, data) -> None:  # type: ignore[no-untyped-def]
+    options, expected, picked, accepted, gaps = q
+    partial = data.draw(st.lists(st.sampled_from(options), unique=True, max_size=3))
+    rules = {o: f"rule-{o}" for o in data.draw(st.lists(st.sampled_from(options), unique=True))}
+    hints = data.draw(st.integers(0, 3))
+    penalty = data.draw(st.sampled_from([0.0, 0.05, 0.1, 0.25, 1 / 3]))
+    extra = data.draw(st.lists(st.sampled_from(["stray1", "stray2"]), unique=True, max_size=2))
+    picks = data.draw(st.permutations([*picked, *extra]))
+    kwargs = {"accepted": accepted, "partial": partial, "gaps": gaps, "rules": rules}
+    kwargs |= {"hints": hints, "hint_penalty": penalty}
+    assert score_question(picks, expected, options, **kwargs) == fraction_score_question(
+        picks, expected, options, **kwargs
+    )
+
+
+def test_points_round_halves_up() -> None:
+    # 3 of 4 expected, and a less specific stand-in for the fourth: 3/4 + 1/8 = 0.875, its deduction 0.125.
+    score = score_question(["a", "b", "c", "m"], ["a", "b", "c", "d"], ["a", "b", "c", "d", "m"], partial=["m"])
+    assert score.points == 0.88
+    assert [(d.kind, d.points) for d in score.deductions] == [("less_specific", 0.13)]
