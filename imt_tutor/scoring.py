@@ -241,6 +241,14 @@ def score_case(question_scores: Iterable[QuestionScore], weights: Iterable[float
     """The questions' points (each times its weight, default 1) out of the total weight."""
     scores = list(question_scores)
     given = list(weights) if weights is not None else [1.0] * len(scores)
+    cents = [round(s.points * 100) for s in scores]
+    whole = [int(w) for w in given]
+    if all(c / 100 == s.points for c, s in zip(cents, scores, strict=True)) and whole == given:
+        # Points in cents and whole weights (as every case has them): exact in whole numbers.
+        total_cents = sum(c * w for c, w in zip(cents, whole, strict=True))
+        count = sum(whole)
+        tenths = (20 * total_cents + count) // (2 * count) if count else 0
+        return CaseScore(total_cents / 100, float(count), tenths / 10)
     total = sum((Decimal(str(s.points)) * Decimal(str(w)) for s, w in zip(scores, given, strict=True)), Decimal(0))
     maximum = sum((Decimal(str(w)) for w in given), Decimal(0))
     percent = float((total * 100 / maximum).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)) if maximum else 0.0

@@ -385,3 +385,28 @@ def test_points_round_halves_up() -> None:
     score = score_question(["a", "b", "c", "m"], ["a", "b", "c", "d"], ["a", "b", "c", "d", "m"], partial=["m"])
     assert score.points == 0.88
     assert [(d.kind, d.points) for d in score.deductions] == [("less_specific", 0.13)]
+
+
+def _decimal_score_case(points: list[float], weights: list[float]) -> CaseScore:
+    """score_case as it was, in Decimals (the oracle of the whole-number version)."""
+    total = sum((Decimal(str(p)) * Decimal(str(w)) for p, w in zip(points, weights, strict=True)), Decimal(0))
+    maximum = sum((Decimal(str(w)) for w in weights), Decimal(0))
+    percent = float((total * 100 / maximum).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)) if maximum else 0.0
+    return CaseScore(float(total.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)), float(maximum), percent)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.integers(0, 100).map(lambda c: c / 100), st.floats(0, 1, allow_nan=False)),
+            st.one_of(st.integers(1, 100), st.sampled_from([1.0, 2.0, 0.5, 1.25])),
+        ),
+        max_size=30,
+    )
+)
+def test_case_totals_match_decimals(items: list[tuple[float, float]]) -> None:
+    points = [p for p, _ in items]
+    weights = [w for _, w in items]
+    scores = [QuestionScore(p, (), (), (), ()) for p in points]
+    assert score_case(scores, weights) == _decimal_score_case(points, weights)
+    assert score_case(scores) == _decimal_score_case(points, [1.0] * len(points))
