@@ -92,6 +92,10 @@ def _is_text(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
+#: How many distinct good answers (question, picks as written) :class:`CaseIndex` remembers.
+_GOOD_PICKS_LIMIT = 4096
+
+
 def _norm(text: str) -> str:
     return text.strip().lower()
 
@@ -152,6 +156,9 @@ class CaseIndex:
     def __init__(self, cases: Iterable[Case]) -> None:
         self.cases: dict[str, Case] = {c.id: c for c in cases}
         self._questions: dict[str, dict[str, tuple[str, ...]]] = {}
+        # (id of a question's options, the picks as written) -> the picks checked and normalised,
+        # for picks found good: a class writes the same picks again and again. Bounded.
+        self.good_picks: dict[tuple[int, tuple[Any, ...]], tuple[str, ...]] = {}
 
     def __contains__(self, case_id: object) -> bool:
         return case_id in self.cases
@@ -385,6 +392,15 @@ class _Checker:
         """The picks of one answer; locations are looked up only for a problem
         (or when asked to remember them)."""
         if type(value) is YamlList and self.locations is None:
+            memo = self.cases.good_picks if self.cases is not None and options is not None else None
+            if memo is not None:
+                try:
+                    written = (id(options), tuple(value))
+                    found = memo.get(written)
+                except TypeError:  # a mapping or a list among the picks: not good, said below
+                    written = found = None
+                if found is not None:  # only all-text picks are stored, so only text ones match
+                    return found
             # The common case first: every pick text, known, once.
             fast = [item.strip().lower() for item in value if type(item) is str]
             if (
@@ -396,7 +412,12 @@ class _Checker:
             ):
                 # Known option IDs, interned: the thousands of answers a batch holds (and its caches'
                 # keys) share one string per option instead of one per pick.
-                return tuple(map(sys.intern, fast))
+                good = tuple(map(sys.intern, fast))
+                if memo is not None and written is not None:
+                    if len(memo) >= _GOOD_PICKS_LIMIT:
+                        memo.clear()
+                    memo[written] = good
+                return good
         if isinstance(value, str):
             items: list[Any] = [value]
 

@@ -108,7 +108,7 @@ ROSTER_MAX_BYTES = 16 * 1024 * 1024
 # answers, far less often whole sets of points. Small on purpose: peak memory at 100,000 files stays
 # within 1.1x that at 1,000 (benchmarks/grading.py: 1.08x, picks interned; 4,096 gave 1.3x, 256 regraded
 # twice as many answers).
-_GRADE_CACHE_LIMIT = 1_024
+_GRADE_CACHE_LIMIT = 4_096
 _TOTALS_CACHE_LIMIT = 128
 
 # Canvas's gradebook importer (app/models/gradebook_importer.rb): the student columns it knows,

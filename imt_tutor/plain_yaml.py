@@ -44,9 +44,13 @@ _OUTSIDE = re.compile("[\t\r\x85\u2028\u2029\ufeff]")
 # One line: its indentation, then a key and the rest after ':', or a '- ' item.
 # (The value is taken up to the line's end, its trailing spaces stripped after:
 # a lazy group before " *" would be tried once a character.)
-_KEY_LINE = re.compile(r"( *)([A-Za-z_][A-Za-z0-9_.-]*):(?: +(.*))?", re.ASCII)
-_ITEM_LINE = re.compile(r"( *)- +(.*)")
-_SKIP_LINE = re.compile(r" *(?:#.*)?")
+# Each alternative ends at the line's end, and '^' only matches at a line's start: every line
+# matches once or not at all. Groups: indentation; key, the spaces after its ':', the rest;
+# an item's '- ' and the rest. (A line matching none is outside the subset: see parse_plain.)
+_LINES = re.compile(
+    r"^( *)(?:([A-Za-z_][A-Za-z0-9_.-]*):(?:( +)(.*))?|(- +)(.*)|(?:#.*)?)$",
+    re.ASCII | re.MULTILINE,
+)
 # A plain one-line scalar in block context (no ': ', no trailing ':').
 _PLAIN = re.compile(r"[A-Za-z0-9_](?:[^#\[\]{}:]|:(?! |$))*")
 _SINGLE = re.compile(r"'([^']*)'")
@@ -132,33 +136,31 @@ def parse_plain(
     string (it starts with a digit or ``-``, or is ``true``, ``false`` or
     ``null``) as the loader does, and may raise the loader's error.
     """
-    if _OUTSIDE.search(text) is not None:
+    if ("\t" in text or "\r" in text) if text.isascii() else _OUTSIDE.search(text) is not None:
+        return None
+    # Every line at once (one tuple a line, in order: its number is its index), or not the subset.
+    lines = _LINES.findall(text)
+    if len(lines) != text.count("\n") + 1:
         return None
     stack: list[_Frame] = []
     root: Any = None
     root_mark = 0
     pending: str | None = None  # a key of the top mapping whose value is the block to come
-    key_line, item_line, skip_line = _KEY_LINE.fullmatch, _ITEM_LINE.fullmatch, _SKIP_LINE.fullmatch
-    for number, line in enumerate(text.split("\n")):
+    for number, (spaces, key, gap, rest, dash, item) in enumerate(lines):
         here = number << _SHIFT
-        key_match = key_line(line)
-        if key_match is not None:
-            indent = key_match.end(1)
+        indent = len(spaces)
+        if key:
             is_item = False
-            body = (key_match.group(3) or "").rstrip(" ")
-            start = key_match.start(3)
-        else:
-            item_match = item_line(line)
-            if item_match is None:
-                if skip_line(line) is not None:
-                    continue
-                return None
-            indent = item_match.end(1)
+            body = rest.rstrip(" ") if rest.endswith(" ") else rest
+            start = indent + len(key) + 1 + len(gap)
+        elif dash:
             is_item = True
-            body = item_match.group(2).rstrip(" ")
-            start = item_match.start(2)
+            body = item.rstrip(" ") if item.endswith(" ") else item
+            start = indent + len(dash)
             if not body:
                 return None
+        else:
+            continue  # a blank line or a comment
         if pending is not None:
             top = stack[-1]
             if indent > top.indent or (indent == top.indent and is_item):
@@ -202,8 +204,6 @@ def parse_plain(
             continue
         if not top.is_map:
             return None
-        assert key_match is not None
-        key = key_match.group(2)
         if key in container._key_marks or key in _NOT_STRINGS:
             return None
         container._key_marks[key] = here | indent
@@ -236,14 +236,23 @@ def _scalar_or_flow(body: str, mark: int, source: Any, list_type: type, plain_va
     if first == "[":
         if body[-1] != "]":
             return _NOT_PLAIN
+        inner = body[1:-1]
+        # Words seen before, each a string, as "[a, b, c]": the usual case. (A word of _WORDS holds
+        # no space or comma, so these are the words the general split below would give.)
+        words = inner.split(", ")
+        if _WORDS.issuperset(words):
+            items = list_type(words)
+            items._source = source
+            items._mark = mark
+            items._item_marks = FlowMarks(mark, inner)
+            return items
         items = list_type()
         items._source = source
         items._mark = mark
-        inner = body[1:-1]
         if not inner.strip(" "):
             return items
         words = [part.strip(" ") for part in inner.split(",")]
-        if _WORDS.issuperset(words):  # words seen before, each a string: the usual case
+        if _WORDS.issuperset(words):
             items.extend(words)
             items._item_marks = FlowMarks(mark, inner)
             return items

@@ -1091,3 +1091,14 @@ def test_json_file_with_a_bom_and_bad_utf8(tmp_path: Path) -> None:
     with pytest.raises(DataError) as info:
         load_json_file(path)
     assert info.value.location == Location(str(path), 2, 3)
+
+
+@given(st.text(st.characters(max_codepoint=0x7F)) | st.text())
+def test_the_ascii_shortcut_agrees_with_the_character_checks(text: str) -> None:
+    # _plain_ascii stands in for two regular expression searches: where it says "nothing to find",
+    # neither may find anything.
+    if loading._plain_ascii(text):
+        assert loading._NON_PRINTABLE_RE.search(text) is None
+        assert loading._RAW_CONTROL_RE.search(text) is None
+    elif text.isascii():  # and it only passes over what is clean
+        assert loading._NON_PRINTABLE_RE.search(text) or loading._RAW_CONTROL_RE.search(text)
