@@ -301,6 +301,79 @@ class _Memo:
         self.new[key] = value
 
 
+class _Spool:
+    """The texts of graded submissions (gradebook rows, feedback, notes, item
+    data), appended to one file per process in the batch's folder, and read back
+    by position when the results are written. (Megabytes of text then never pass
+    through SQLite, nor, with worker processes, through a pipe and pickle.)
+
+    :meth:`put` keeps the texts of a chunk in memory; :meth:`flush` writes them
+    with one unbuffered ``write`` (a worker process ends without flushing
+    buffers), before the chunk's results are handed on."""
+
+    def __init__(self, folder: str) -> None:
+        self.name = f"texts-{os.getpid()}.bin"
+        self.pid = os.getpid()
+        self._fd = os.open(os.path.join(folder, self.name), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        self._size = 0
+        self._pending: list[bytes] = []
+
+    def put(self, texts: Sequence[str | None]) -> tuple[int, str]:
+        """Where ``texts`` will be: (offset, their lengths in bytes as "a,b,..", "-" for None)."""
+        offset = self._size
+        lengths = []
+        for text in texts:
+            if text is None:
+                lengths.append("-")
+                continue
+            data = text.encode("utf-8", "surrogatepass")
+            self._pending.append(data)
+            self._size += len(data)
+            lengths.append(str(len(data)))
+        return offset, ",".join(lengths)
+
+    def flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view) :]
+
+    def close(self) -> None:
+        self.flush()
+        os.close(self._fd)
+
+
+class _SpoolReader:
+    """Reads what :class:`_Spool` files hold, by name, offset and lengths."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self._fds: dict[str, int] = {}
+
+    def get(self, name: str, offset: int, lengths: str) -> list[str | None]:
+        fd = self._fds.get(name)
+        if fd is None:
+            fd = self._fds[name] = os.open(os.path.join(self.folder, name), os.O_RDONLY)
+        sizes = [None if n == "-" else int(n) for n in lengths.split(",")]
+        data = os.pread(fd, sum(n or 0 for n in sizes), offset)
+        out: list[str | None] = []
+        at = 0
+        for n in sizes:
+            if n is None:
+                out.append(None)
+            else:
+                out.append(data[at : at + n].decode("utf-8", "surrogatepass"))
+                at += n
+        return out
+
+    def close(self) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
+
+
 class _Grader:
     """What grading needs where it runs: the cases, their keys (built once,
     in the parent) and a cache of graded (question, picks) pairs."""
@@ -323,12 +396,24 @@ class _Grader:
         # (case, answers, hints) -> (GradedCase, CaseScore): a class hands in the same whole answer
         # set again and again (every right one, say).
         self._whole = _Memo(_TOTALS_CACHE_LIMIT)
+        self.spool_folder: str | None = None  # where each process's _Spool goes (set by the batch)
+        self._spool: _Spool | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         # What a spawned worker receives: the keys, not the batch that builds them.
         state = dict(self.__dict__)
         state["build"] = None
+        state["_spool"] = None
         return state
+
+    @property
+    def spool(self) -> _Spool:
+        """This process's spool (a forked worker opens its own)."""
+        spool = self._spool
+        if spool is None or spool.pid != os.getpid():
+            assert self.spool_folder is not None
+            spool = self._spool = _Spool(self.spool_folder)
+        return spool
 
     def _grade(
         self, question: QuestionKey, case_id: str, picks: tuple[str, ...] | None, penalty: float, hints: int = 0
@@ -394,6 +479,15 @@ class _Grader:
         item = self.graded(sub)
         hooks = self.hooks
         items = json.dumps(_item_data(item.graded), separators=(",", ":")) if self.analyse else None
+        spool = self.spool
+        offset, lengths = spool.put(
+            (
+                hooks.row(item) if hooks.row else None,
+                hooks.feedback(item) if hooks.feedback else None,
+                hooks.note(item) if hooks.note else None,
+                items,
+            )
+        )
         return (
             item.student,
             item.case,
@@ -404,10 +498,9 @@ class _Grader:
             item.max_points,
             item.percent,
             item.stamp,
-            hooks.row(item) if hooks.row else None,
-            hooks.feedback(item) if hooks.feedback else None,
-            hooks.note(item) if hooks.note else None,
-            items,
+            spool.name,
+            offset,
+            lengths,
         )
 
 
@@ -426,10 +519,8 @@ def _item_data(graded: GradedCase) -> list[list[Any]]:
 
 
 # One stored row: student, case, sortable time, submitted_at, source, points, max, percent, stamp,
-# row text, feedback text, note, item data.
-_Row = tuple[
-    str, str, str | None, str | None, str, float, float, float, str, str | None, str | None, str | None, str | None
-]
+# and where its texts (row, feedback, note, item data) are: spool file, offset, lengths.
+_Row = tuple[str, str, str | None, str | None, str, float, float, float, str, str, int, str]
 
 
 # --------------------------------------------------------------------- reading one file
@@ -524,7 +615,9 @@ def _process(grader: _Grader, number: int, path: str) -> _FileResult:
 
 def _process_chunk(paths: list[tuple[int, str]]) -> list[_FileResult]:
     assert _WORKER is not None
-    return [_process(_WORKER, number, path) for number, path in paths]
+    results = [_process(_WORKER, number, path) for number, path in paths]
+    _WORKER.spool.flush()  # the texts are on disk before their rows are handed on
+    return results
 
 
 # --------------------------------------------------------------------- the batch
@@ -535,9 +628,7 @@ def _sort_key(number: int, parts: Sequence[bytes]) -> bytes:
     return number.to_bytes(4, "big") + b"\0".join(parts)
 
 
-_RESULT_COLUMNS = (
-    "student, case_id, submitted_at, source, points, max_points, percent, stamp, row, feedback, note, items"
-)
+_RESULT_COLUMNS = "student, case_id, submitted_at, source, points, max_points, percent, stamp, spool, offset, lengths"
 
 
 class Batch:
@@ -586,12 +677,14 @@ class Batch:
             CREATE TABLE found (sortkey BLOB, path BLOB, dev INTEGER, ino INTEGER);
             CREATE TABLE subs (id INTEGER PRIMARY KEY, file INTEGER, student TEXT, case_id TEXT, sortwhen TEXT,
                                submitted_at TEXT, source TEXT, points REAL, max_points REAL, percent REAL,
-                               stamp TEXT, row TEXT, feedback TEXT, note TEXT, items TEXT,
+                               stamp TEXT, spool TEXT, offset INTEGER, lengths TEXT,
                                excluded INTEGER DEFAULT 0);
             """
         )
         self.keys: dict[str, tuple[CaseKey, str, float]] = {}
         self.grader = _Grader(self.index, self.keys, self.hooks, analyse, self.key)
+        self.grader.spool_folder = self._folder
+        self._texts = _SpoolReader(self._folder)
         self._engine: Any = None
         self._label = ""
         self._rules: list[tuple[str, bytes]] | None = None
@@ -606,6 +699,10 @@ class Batch:
     def close(self) -> None:
         self._close_engine()
         try:
+            self._texts.close()
+            if self.grader._spool is not None and self.grader._spool.pid == os.getpid():
+                self.grader._spool.close()
+                self.grader._spool = None
             self.db.close()
         finally:
             shutil.rmtree(self._folder, ignore_errors=True)
@@ -768,7 +865,7 @@ class Batch:
         for problem in self.walk_problems:
             self.problems += 1
             on_problem(problem)
-        insert = f"INSERT INTO subs (file, sortwhen, {_RESULT_COLUMNS}) VALUES ({', '.join('?' * 14)})"
+        insert = f"INSERT INTO subs (file, sortwhen, {_RESULT_COLUMNS}) VALUES ({', '.join('?' * 13)})"
 
         def take(results: list[_FileResult]) -> None:
             for number, rows, problems in results:
@@ -790,6 +887,8 @@ class Batch:
         else:
             for chunk in self._chunks():
                 take([_process(self.grader, number, path) for number, path in chunk])
+                if self.grader._spool is not None:
+                    self.grader._spool.flush()
         self.db.execute("CREATE INDEX subs_by_student ON subs (student, case_id, file, id)")
         self.db.execute("COMMIT")
         self._settle_duplicates(on_problem)
@@ -880,7 +979,7 @@ class Batch:
             if not rows:
                 return
             for row in rows:
-                yield Result(*row)
+                yield Result(*row[:8], *self._texts.get(*row[8:]))
 
 
 def _split_source(source: str) -> tuple[str, int, int]:

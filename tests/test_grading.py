@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,8 +27,12 @@ from imt_tutor.grading import (
     MIN_STUDENTS,
     PARALLEL_MIN_FILES,
     Batch,
+    Hooks,
     ItemAnalysis,
     Reported,
+    _Grader,
+    _Spool,
+    _SpoolReader,
     feedback_filename,
     number_text,
     read_submissions,
@@ -563,3 +568,48 @@ def test_hints_are_charged_as_the_case_says(tmp_path: Path, base: RuleBase, bund
         (result,) = list(made.results())
         expected = grade_case(key, {q: tuple(p) for q, p in answers.items()}, hints)
         assert result.points == expected.total.points == 13 - 0.5 - 0.25
+
+
+@given(st.lists(st.tuples(st.none() | st.text(), st.none() | st.text()), max_size=20))
+def test_the_text_spool_gives_back_what_it_was_given(records: list[tuple[str | None, str | None]]) -> None:
+    # Rows, feedback and notes wait in a spool file per process; lone surrogates and empty texts included.
+    with tempfile.TemporaryDirectory() as folder:
+        spool = _Spool(folder)
+        where = [spool.put(record) for record in records]
+        spool.flush()
+        reader = _SpoolReader(folder)
+        try:
+            assert [tuple(reader.get(spool.name, *w)) for w in where] == records
+        finally:
+            reader.close()
+            spool.close()
+
+
+def test_a_forked_worker_writes_its_own_spool(tmp_path: Path) -> None:
+    # A worker inherits the parent's grader; its texts go to a file of its own, never the parent's.
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork here")
+    grader = _Grader(CaseIndex(()), {}, Hooks(), analyse=False)
+    grader.spool_folder = str(tmp_path)
+    parent = grader.spool
+    parent.put(["parent"])
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            child = grader.spool
+            child.put(["child"])
+            child.flush()
+            os._exit(0 if child.name != parent.name else 3)
+        except BaseException:
+            os._exit(4)
+    _, status = os.waitpid(pid, 0)
+    parent.flush()
+    assert os.waitstatus_to_exitcode(status) == 0
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert len(names) == 2
+    reader = _SpoolReader(str(tmp_path))
+    try:
+        texts = {reader.get(name, 0, ("6" if name == parent.name else "5"))[0] for name in names}
+    finally:
+        reader.close()
+    assert texts == {"parent", "child"}
