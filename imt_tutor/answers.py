@@ -93,7 +93,7 @@ def _is_text(value: Any) -> bool:
 
 
 #: How many distinct good answers (question, picks as written) :class:`CaseIndex` remembers.
-_GOOD_PICKS_LIMIT = 4096
+_GOOD_PICKS_LIMIT = 1024
 
 
 def _norm(text: str) -> str:

@@ -161,7 +161,7 @@ def _answer_cells(item: GradedSubmission, question: QuestionKey, answer: GradedA
                 "; ".join([_deduction_cell(d) for d in score.deductions]),
             )
         )
-        if len(_ANSWER_CELLS) >= 4096:
+        if len(_ANSWER_CELLS) >= 1024:
             _ANSWER_CELLS.clear()
         _ANSWER_CELLS[memo] = found
     return found
