@@ -63,6 +63,7 @@ CSV_COLUMNS = (
     "accepted",
     "credit",
     "max",
+    "weight",
     "deductions",
     "case_points",
     "case_max",
@@ -158,6 +159,7 @@ def _answer_cells(item: GradedSubmission, question: QuestionKey, answer: GradedA
                 _ids(question.accepted),
                 number_text(score.points),
                 "1",
+                str(question.weight),
                 "; ".join([_deduction_cell(d) for d in score.deductions]),
             )
         )

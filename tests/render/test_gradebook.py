@@ -100,6 +100,7 @@ def test_csv_one_row_per_question_field_by_field(batch: Batch) -> None:
         assert float(cell["credit"]) == answer.score.points
         assert "," not in cell["credit"] and "e" not in cell["credit"]
         assert cell["max"] == "1"
+        assert cell["weight"] == str(question.weight)
         assert cell["case_points"] == gradebook.number_text(item.points)
         assert cell["case_max"] == "13"
         assert cell["submitted_at"] == "2026-03-02T09:30:00Z"
@@ -108,9 +109,10 @@ def test_csv_one_row_per_question_field_by_field(batch: Batch) -> None:
         kinds = [d.kind for d in answer.score.deductions]
         assert [part.split(" ")[0] for part in cell["deductions"].split("; ") if part] == kinds
     by_question = {r[2]: r for r in rows}
-    assert by_question[key.questions[-1].qid][9] == "unanswered -1"
-    wrong = [r for r in rows if "wrong " in r[9]]
-    assert len(wrong) == 1 and "(" in wrong[0][9]  # the rule that argues against the pick
+    deductions = header.index("deductions")
+    assert by_question[key.questions[-1].qid][deductions] == "unanswered -1"
+    wrong = [r for r in rows if "wrong " in r[deductions]]
+    assert len(wrong) == 1 and "(" in wrong[0][deductions]  # the rule that argues against the pick
 
 
 # --------------------------------------------------------------------- JSON Lines
@@ -405,3 +407,17 @@ def test_fast_csv_fields_are_what_csv_writer_writes(cells: list[str]) -> None:
     from imt_tutor.render.gradebook import _field
 
     assert ",".join(_field(c) for c in cells) + "\r\n" == gradebook.csv_line(cells)
+
+
+def test_csv_gives_each_question_its_weight(batch: Batch) -> None:
+    # credit (0..1) times weight is what a question counts in case_points: a weighted question says so.
+    case = "liver-unresectable-alk-positive"
+    key = key_of(batch, case)
+    item = graded(batch, "ana", case)
+    header, *rows = parse_csv(gradebook.csv_header() + gradebook.csv_rows(item))
+    weights = {row[header.index("question")]: row[header.index("weight")] for row in rows}
+    assert weights == {q.qid: str(q.weight) for q in key.questions}
+    assert "2" in weights.values()
+    assert {row[header.index("case_max")] for row in rows} == {
+        gradebook.number_text(sum(q.weight for q in key.questions))
+    }
