@@ -61,7 +61,7 @@ ANSWER_KEYS = ("student", "case", "answers")
 # ``submitted_at`` says when; ``hints`` how many hints were used per question (the browser
 # page and ``run`` record them; a case may charge for them); ``imt-tutor key --format json`` adds the rules
 # behind each answer and the disclaimer, which are information only.
-OPTIONAL_ANSWER_KEYS = ("submitted_at", "hints", "because", "accepted", "disclaimer")
+OPTIONAL_ANSWER_KEYS = ("submitted_at", "hints", "because", "accepted", "weights", "disclaimer")
 MAX_STUDENT_CHARS = 200
 #: A JSON Lines file holds a whole class: it is read a line at a time, each line at most MAX_BYTES.
 JSONL_MAX_BYTES = 256 * 1024 * 1024
@@ -246,6 +246,8 @@ class _Checker:
             self.add("'because' must be a mapping of question id: rule ids", data.value_location("because"))
         if "accepted" in data and not isinstance(data["accepted"], YamlMap):
             self.add("'accepted' must be a mapping of question id: option ids", data.value_location("accepted"))
+        if "weights" in data and not isinstance(data["weights"], YamlMap):  # as `key` writes them; the case's count
+            self.add("'weights' must be a mapping of question id: points", data.value_location("weights"))
         if "disclaimer" in data and not isinstance(data["disclaimer"], str):
             self.add("'disclaimer' must be text", data.value_location("disclaimer"))
         for key in ANSWER_KEYS:

@@ -155,6 +155,10 @@ class CaseRun:
         """Each question ID with its options: what a saved transcript must match."""
         return tuple((item.qid, item.question.options) for item in self.items)
 
+    def weights(self) -> tuple[tuple[str, int], ...]:
+        """The questions weighing more than 1 point, with their weights (as a transcript keeps them)."""
+        return tuple((item.qid, item.question.weight) for item in self.items if item.question.weight != 1)
+
     def facts(self, stage_index: int) -> Facts:
         return facts_at(self.case, stage_index)
 

@@ -194,6 +194,10 @@ FIELDS: dict[tuple[str, str], tuple[bool, str]] = {
     ("answers", "hints"): (False, "`stage.question: n`: the hints used (written by the browser page and `run`)."),
     ("answers", "because"): (False, "Information only (written by `imt-tutor key --format json`)."),
     ("answers", "accepted"): (False, "Information only (written by `imt-tutor key --format json`)."),
+    ("answers", "weights"): (
+        False,
+        "Information only (written by `imt-tutor key`): the case file's weights are the ones that count.",
+    ),
     ("answers", "disclaimer"): (False, "Information only (written by `imt-tutor key --format json`)."),
 }
 
@@ -627,6 +631,7 @@ def answers_schema(vocab: Vocabulary) -> dict[str, Any]:
                 },
                 "because": {"type": "object"},
                 "accepted": {"type": "object"},
+                "weights": {"type": "object"},
                 "disclaimer": {"type": "string"},
             },
         ),

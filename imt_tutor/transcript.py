@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from . import DISCLAIMER, __version__
+from .cases import MAX_WEIGHT
 from .errors import DataError, Location
 from .files import FileLock, check_target, data_dir, default_transcript_path, too_large, write_atomic
 from .loading import YamlList, YamlMap, load_json_file
@@ -86,6 +87,11 @@ class Transcript:
     started_at: str = field(default_factory=now)
     updated_at: str = field(default_factory=now)
     version: str = __version__
+    #: The questions that count more than 1 point in the case's total, with their weights.
+    weights: tuple[tuple[str, int], ...] = ()
+
+    def weight(self, question: str) -> int:
+        return dict(self.weights).get(question, 1)
 
     def answered(self) -> dict[str, tuple[str, ...]]:
         return {a.question: a.picks for a in self.answers}
@@ -105,11 +111,12 @@ class Transcript:
             self.started_at,
             record.answered_at,
             __version__,
+            self.weights,
         )
 
 
-def _question_json(qid: str, options: tuple[str, ...]) -> dict[str, Any]:
-    return {"id": qid, "options": list(options)}
+def _question_json(qid: str, options: tuple[str, ...], weight: int = 1) -> dict[str, Any]:
+    return {"id": qid, "options": list(options), **({"weight": weight} if weight != 1 else {})}
 
 
 def _answer_json(a: AnswerRecord) -> dict[str, Any]:
@@ -124,7 +131,11 @@ def _answer_json(a: AnswerRecord) -> dict[str, Any]:
 
 def _head_json(t: Transcript) -> dict[str, Any]:
     """:func:`transcript_json` with its two long lists (questions, answers) left empty."""
-    points = round(sum(map(operator.attrgetter("points"), t.answers)), 2)
+    # Each answer's points times its question's weight, as the case's total counts them (in cents: exact).
+    weights = dict(t.weights)
+    cents = sum(round(a.points * 100) * weights.get(a.question, 1) for a in t.answers)
+    maximum = sum(weights.get(q, 1) for q, _ in t.questions)
+    points = cents / 100
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -136,14 +147,20 @@ def _head_json(t: Transcript) -> dict[str, Any]:
         "updated_at": t.updated_at,
         "questions": [],
         "answers": [],
-        "score": {"points": points, "answered": len(t.answers), "questions": len(t.questions)},
+        "score": {
+            "points": points,
+            "max_points": maximum,
+            "answered": len(t.answers),
+            "questions": len(t.questions),
+        },
         "disclaimer": DISCLAIMER,
     }
 
 
 def transcript_json(t: Transcript) -> dict[str, Any]:
     data = _head_json(t)
-    data["questions"] = [_question_json(q, opts) for q, opts in t.questions]
+    weights = dict(t.weights)
+    data["questions"] = [_question_json(q, opts, weights.get(q, 1)) for q, opts in t.questions]
     data["answers"] = [_answer_json(a) for a in t.answers]
     return data
 
@@ -151,7 +168,8 @@ def transcript_json(t: Transcript) -> dict[str, Any]:
 # A save writes the whole transcript again. Its two long lists are kept as text: the questions' for the
 # run, the answers' from the last save, so that one more answer costs the encoding of that answer only.
 # (Each item is json.dumps(..., indent=2) indented two levels; JSON text holds no raw newline.)
-_QUESTIONS_TEXT: list[tuple[object, str]] = []  # (the questions tuple, its text), the last one
+# (the questions tuple's id with the weights, its text, the tuple itself: kept alive, so its id is its own)
+_QUESTIONS_TEXT: list[tuple[object, str, object]] = []
 _ANSWERS_TEXT: list[tuple[tuple[AnswerRecord, ...], str]] = []  # (the answers saved last, their text)
 _LIST_END = "\n  ]"
 
@@ -175,10 +193,11 @@ def _answers_text(answers: tuple[AnswerRecord, ...]) -> str:
     return text
 
 
-def _questions_text(questions: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
-    if not _QUESTIONS_TEXT or _QUESTIONS_TEXT[0][0] is not questions:
-        text = _list_text([_item_text(_question_json(q, opts)) for q, opts in questions])
-        _QUESTIONS_TEXT[:] = [(questions, text)]
+def _questions_text(questions: tuple[tuple[str, tuple[str, ...]], ...], weights: tuple[tuple[str, int], ...]) -> str:
+    if not _QUESTIONS_TEXT or _QUESTIONS_TEXT[0][0] != (id(questions), weights):
+        by_id = dict(weights)
+        text = _list_text([_item_text(_question_json(q, opts, by_id.get(q, 1))) for q, opts in questions])
+        _QUESTIONS_TEXT[:] = [((id(questions), weights), text, questions)]
     return _QUESTIONS_TEXT[0][1]
 
 
@@ -188,7 +207,7 @@ def transcript_text(t: Transcript) -> str:
     parts = []
     for key, value in _head_json(t).items():
         if key == "questions":
-            text = _questions_text(t.questions)
+            text = _questions_text(t.questions, t.weights)
         elif key == "answers":
             text = _answers_text(t.answers)
         else:
@@ -296,6 +315,7 @@ def _parse(data: Any) -> Transcript:
         raise _Bad("'questions' must be a list", data, "questions")
     questions: list[tuple[str, tuple[str, ...]]] = []
     options: dict[str, tuple[str, ...]] = {}
+    weights: list[tuple[str, int]] = []
     for i, item in enumerate(raw_questions):
         where = f"questions[{i}]"
         if not isinstance(item, dict):
@@ -305,6 +325,11 @@ def _parse(data: Any) -> Transcript:
             raise _Bad(f"{where}: question '{qid}' is listed twice", item, "id")
         questions.append((qid, _ids(item.get("options"), f"'options' of {where}", item, "options")))
         options[qid] = questions[-1][1]
+        weight = item.get("weight", 1)
+        if isinstance(weight, bool) or not isinstance(weight, int) or not 1 <= weight <= MAX_WEIGHT:
+            raise _Bad(f"'weight' of {where} must be a whole number from 1 to {MAX_WEIGHT}", item, "weight")
+        if weight != 1:
+            weights.append((qid, weight))
 
     raw_answers = data.get("answers")
     if not isinstance(raw_answers, list):
@@ -341,7 +366,9 @@ def _parse(data: Any) -> Transcript:
                 f"'help' of {where} must be an object with a whole number of hints (0 to {MAX_HINTS})", item, "help"
             )
         answers.append(AnswerRecord(qid, picks, float(points), answered_at, used))
-    return Transcript(case or "", case_file, tuple(questions), tuple(answers), student, started, updated, written_by)
+    return Transcript(
+        case or "", case_file, tuple(questions), tuple(answers), student, started, updated, written_by, tuple(weights)
+    )
 
 
 def transcript_from_data(data: Any, path: str) -> Transcript:

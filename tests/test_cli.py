@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import shutil
@@ -946,3 +948,17 @@ def test_a_fifo_in_a_rules_or_cases_folder_is_reported_never_opened(tmp_path: Pa
         assert re.search(
             r"x\.yaml: (error: )?cannot read file: it is a named pipe \(FIFO\), not a regular file", output
         )
+
+
+def test_the_key_of_a_weighted_case_is_an_answers_file_grade_and_run_take(tmp_path: Path) -> None:
+    # `key` writes the weights beside the answers; reading them back must not refuse them.
+    case = "liver-unresectable-alk-positive"
+    for fmt in ("json", "yaml"):
+        key = tmp_path / f"key.{fmt}"
+        key.write_text(invoke(["key", case, "--format", fmt]).output, encoding="utf-8")
+        graded = invoke(["grade", str(key), "--out", str(tmp_path / f"grades-{fmt}.csv")])
+        assert graded.exit_code == 0, graded.output
+        rows = list(csv.DictReader(io.StringIO((tmp_path / f"grades-{fmt}.csv").read_text(encoding="utf-8"))))
+        assert {(r["case_points"], r["case_max"]) for r in rows} == {("9", "9")}
+        ran = invoke(["run", case, "--answers", str(key), "--transcript", str(tmp_path / f"t-{fmt}.json")])
+        assert ran.exit_code == 0, ran.output

@@ -180,3 +180,42 @@ def test_a_transcript_of_thousands_of_answers_round_trips(tmp_path: Path) -> Non
     path.write_text(dup, encoding="utf-8")
     with pytest.raises(DataError, match=r"questions\[4999\]: question 's0.q' is listed twice"):
         load_transcript(path)
+
+
+def test_a_weighted_question_counts_its_weight_in_the_saved_score(tmp_path: Path) -> None:
+    questions = (("a.q", ("x", "y")), ("b.q", ("z",)))
+    t = Transcript("case", "f", questions, weights=(("b.q", 3),))
+    t = t.with_answer(AnswerRecord("a.q", ("x",), 0.5, "2026-01-01T00:00:00+00:00"))
+    t = t.with_answer(AnswerRecord("b.q", ("z",), 0.33, "2026-01-01T00:01:00+00:00"))
+    assert transcript_json(t)["score"] == {"points": 1.49, "max_points": 4, "answered": 2, "questions": 2}
+    assert [q.get("weight") for q in transcript_json(t)["questions"]] == [None, 3]
+    assert transcript_text(t) == _as_json_dumps(t)
+    path = tmp_path / "t.json"
+    save_transcript(path, t)
+    assert load_transcript(path) == t and load_transcript(path).weight("b.q") == 3
+
+
+@pytest.mark.parametrize("weight", [0, 101, 1.5, True, "2"])
+def test_a_bad_weight_in_a_transcript_is_one_located_error(tmp_path: Path, weight: object) -> None:
+    data = _transcript()
+    data["questions"][0]["weight"] = weight  # type: ignore[index]
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(DataError) as excinfo:
+        load_transcript(path)
+    assert "'weight' of questions[0] must be a whole number from 1 to 100" in str(excinfo.value)
+    assert excinfo.value.location is not None and excinfo.value.location.line == 1
+
+
+def test_run_saves_the_weighted_score_of_a_weighted_case(tmp_path: Path) -> None:
+    case = "liver-unresectable-alk-positive"
+    key = tmp_path / "key.json"
+    key.write_text(invoke(["key", case, "--format", "json"], tmp_path).output, encoding="utf-8")
+    saved = tmp_path / "t.json"
+    result = invoke(["run", case, "--answers", str(key), "--transcript", str(saved)], tmp_path)
+    assert result.exit_code == 0, result.output
+    data = json.loads(saved.read_text(encoding="utf-8"))
+    weights = json.loads(key.read_text(encoding="utf-8"))["weights"]
+    assert [(q["id"], q["weight"]) for q in data["questions"] if "weight" in q] == list(weights.items())
+    assert data["score"]["max_points"] == len(data["questions"]) + sum(w - 1 for w in weights.values())
+    assert data["score"]["points"] == data["score"]["max_points"]  # the key's own answers: full marks

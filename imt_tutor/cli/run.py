@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shlex
@@ -78,7 +79,7 @@ class _Saver:
 def _open_transcript(run: CaseRun, path: Path, resume: bool, restart: bool, student: str | None) -> Transcript:
     """The transcript to continue (``--resume``, replayed into ``run``) or a new one."""
     case = run.case
-    fresh = Transcript(case.id, case.path, run.signature(), student=student)
+    fresh = Transcript(case.id, case.path, run.signature(), student=student, weights=run.weights())
     if not resume:
         if path.exists() and not restart:
             raise DataError(
@@ -106,7 +107,7 @@ def _open_transcript(run: CaseRun, path: Path, resume: bool, restart: bool, stud
     for item in run.items:
         if item.qid in answered:
             run.answer(item.qid, answered[item.qid])  # scores are recomputed from the picks, never read
-    return saved
+    return dataclasses.replace(saved, weights=run.weights())  # the case's weights now, as the scores
 
 
 def _save_answers(path: Path, run: CaseRun, student: str | None) -> None:
