@@ -1059,6 +1059,9 @@ def _json_fast(string: str, source: _JsonSource) -> Any:
     except (ValueError, RecursionError):  # a syntax error (json words it), too many digits, too deep
         raise _Refused from None
     lazy = _LazyJsonSource(source)
+    # ASCII with no control character and no escape: no string can hold a control character or a
+    # surrogate, so strings need no search (answers files are mostly strings).
+    clean = "\\" not in string and _plain_ascii(string)
     root: list[Any] = [None]
     # (parent, key or index in it, value, place of the value, depth): iterative, like the parser's limit.
     work: list[tuple[Any, Any, Any, tuple[Any, ...], int]] = [(root, 0, value, (), 0)]
@@ -1066,7 +1069,7 @@ def _json_fast(string: str, source: _JsonSource) -> Any:
         parent, slot, item, node_path, depth = work.pop()
         kind = type(item)
         if kind is str:
-            if _CONTROL_RE.search(item) is not None or _SURROGATE_RE.search(item) is not None:
+            if not clean and (_CONTROL_RE.search(item) is not None or _SURROGATE_RE.search(item) is not None):
                 raise _Refused
         elif kind is float:
             if math.isinf(item):
@@ -1078,8 +1081,11 @@ def _json_fast(string: str, source: _JsonSource) -> Any:
             mapping._source = lazy
             mapping._mark = (node_path, "self", None)
             for key, inner in item.items():
-                if _CONTROL_RE.search(key) is not None or _SURROGATE_RE.search(key) is not None:
+                if not clean and (_CONTROL_RE.search(key) is not None or _SURROGATE_RE.search(key) is not None):
                     raise _Refused
+                if clean and type(inner) is str:
+                    mapping[key] = inner
+                    continue
                 mapping[key] = None
                 work.append((mapping, key, inner, (*node_path, key), depth + 1))
             keys = tuple(item)
@@ -1089,12 +1095,14 @@ def _json_fast(string: str, source: _JsonSource) -> Any:
         elif kind is list:
             if depth >= MAX_DEPTH:
                 raise _Refused
-            sequence = YamlList([None] * len(item))
+            strings = clean and all(type(inner) is str for inner in item)
+            sequence = YamlList(item if strings else [None] * len(item))
             sequence._source = lazy
             sequence._mark = (node_path, "self", None)
             sequence._item_marks = _LazyItemMarks(node_path, len(item))  # type: ignore[assignment]
-            for index, inner in enumerate(item):
-                work.append((sequence, index, inner, (*node_path, index), depth + 1))
+            if not strings:
+                for index, inner in enumerate(item):
+                    work.append((sequence, index, inner, (*node_path, index), depth + 1))
             item = sequence
         parent[slot] = item
     return root[0]
