@@ -353,6 +353,24 @@ class _Checker:
             self.add("'answers' must be a mapping of stage.question: [option ids]", data.value_location("answers"))
             return ()
         questions = self.cases.questions(case) if self.cases is not None and case is not None else None
+        if questions is not None and self.locations is None and self.cases is not None:
+            # The usual answers first: every question ID as the case writes it (so none twice), every
+            # answer one already found good. Anything else: the full check below, from the start.
+            memo = self.cases.good_picks
+            known: list[tuple[str, tuple[str, ...]]] = []
+            for raw_qid, value in raw.items():
+                options = questions.get(raw_qid)
+                if options is None or type(value) is not YamlList:
+                    break
+                try:
+                    found = memo.get((id(options), tuple(value)))
+                except TypeError:  # a mapping or a list among the picks
+                    break
+                if found is None:
+                    break
+                known.append((raw_qid, found))
+            else:
+                return tuple(known)
         out: list[tuple[str, tuple[str, ...]]] = []
         seen: dict[str, str] = {}
         for raw_qid, value in raw.items():

@@ -231,6 +231,8 @@ def read_capped(path: str | os.PathLike[str], limit: int, *, display_path: str |
                 break
             chunks.append(chunk)
             total += len(chunk)
+            if total == size and len(chunk) < want:
+                break  # all that fstat counted, and a short read: the end (no second read to learn it)
             want = min(max(want, 65536), limit + 1 - total)
     except OSError as error:
         raise _cannot_read(shown, error) from None

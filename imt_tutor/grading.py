@@ -33,7 +33,6 @@ import hashlib
 import io
 import json
 import math
-import multiprocessing
 import os
 import shutil
 import sqlite3
@@ -41,11 +40,10 @@ import stat
 import tempfile
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .answers import (
@@ -68,6 +66,9 @@ from .loading import YamlList, YamlMap
 from .models import Case, RuleBase
 from .scoring import CaseScore
 from .transcript import transcript_from_data
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 __all__ = [
     "CANVAS_FORBIDDEN",
@@ -895,6 +896,9 @@ class Batch:
         self._settle_duplicates(on_problem)
 
     def _collect_parallel(self, take: Callable[[list[_FileResult]], None]) -> None:
+        import multiprocessing  # here: a batch of one process never needs it (nor its import time)
+        from concurrent.futures import ProcessPoolExecutor
+
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         gc.freeze()  # forked workers share the loaded rules and keys, never copying them for the collector
