@@ -315,7 +315,7 @@ def build_key(
 # --------------------------------------------------------------------- grading
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GradedAnswer:
     qid: str
     picks: tuple[str, ...] | None  # None: not answered
@@ -323,7 +323,7 @@ class GradedAnswer:
     hints: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GradedCase:
     """Every question of a case graded, in case order; ``weights`` are the
     questions' (empty: each weighs 1)."""

@@ -219,7 +219,7 @@ def _rule_files(folder: Path) -> list[tuple[str, bytes]]:
 # --------------------------------------------------------------------- what a graded submission is
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GradedSubmission:
     """One graded submission: who, which case, the graded answers (one per
     question of the case, in case order, unanswered ones 0), the total and

@@ -84,7 +84,7 @@ LESS_SPECIFIC = "less_specific"
 HINTS = "hints"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Deduction:
     """Points lost for one reason. ``kind``:
 
@@ -107,7 +107,7 @@ class Deduction:
     gap: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QuestionScore:
     """The score of one answer: points (0..1), what was right, wrong, missed."""
 
@@ -125,7 +125,7 @@ class QuestionScore:
         return self.answered and not self.wrong and not self.missed and not self.partial
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CaseScore:
     """The total of a case: points out of ``max_points``."""
 

@@ -132,7 +132,7 @@ def test_the_key_file_scores_full_marks_through_the_cli(case_id: str, tmp_path: 
     assert saved["student"] == "key"
     assert saved["disclaimer"] == DISCLAIMER
     assert [a["points"] for a in saved["answers"]] == [1.0] * n
-    assert saved["score"] == {"points": n, "answered": n, "questions": n}
+    assert saved["score"] == {"points": worth, "max_points": worth, "answered": n, "questions": n}
     assert all(len(line) <= 80 for line in result.stdout.splitlines() if str(tmp_path) not in line)
 
 
