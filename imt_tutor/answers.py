@@ -355,17 +355,15 @@ class _Checker:
         questions = self.cases.questions(case) if self.cases is not None and case is not None else None
         if questions is not None and self.locations is None and self.cases is not None:
             # The usual answers first: every question ID as the case writes it (so none twice), every
-            # answer one already found good. Anything else: the full check below, from the start.
-            memo = self.cases.good_picks
+            # answer good as it is. Anything else: the full check below, from the start (nothing has
+            # been reported yet).
             known: list[tuple[str, tuple[str, ...]]] = []
+            good_picks = self.good_picks
             for raw_qid, value in raw.items():
                 options = questions.get(raw_qid)
                 if options is None or type(value) is not YamlList:
                     break
-                try:
-                    found = memo.get((id(options), tuple(value)))
-                except TypeError:  # a mapping or a list among the picks
-                    break
+                found = good_picks(value, options)
                 if found is None:
                     break
                 known.append((raw_qid, found))
@@ -406,37 +404,45 @@ class _Checker:
                 out.append((qid, picks))
         return tuple(out)
 
+    def good_picks(self, value: YamlList, options: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        """The picks of a list that is good as it is (every pick text, known, once), normalised;
+        ``None`` when any is not (:meth:`picks` then says why). Reports nothing."""
+        memo = self.cases.good_picks if self.cases is not None and options is not None else None
+        written: tuple[int, tuple[Any, ...]] | None = None
+        if memo is not None:
+            try:
+                written = (id(options), tuple(value))
+                found = memo.get(written)
+            except TypeError:  # a mapping or a list among the picks: not good
+                return None
+            if found is not None:  # only all-text picks are stored, so only text ones match
+                return found
+        fast = [item.strip().lower() for item in value if type(item) is str]
+        if (
+            len(fast) == len(value)
+            and all(fast)
+            and len(set(fast)) == len(fast)
+            and (options is None or all(p in options for p in fast))
+            and (options is not None or self.known_ids is None or all(p in self.known_ids for p in fast))
+        ):
+            # Known option IDs, interned: the thousands of answers a batch holds (and its caches'
+            # keys) share one string per option instead of one per pick.
+            good = tuple(map(sys.intern, fast))
+            if memo is not None and written is not None:
+                if len(memo) >= _GOOD_PICKS_LIMIT:
+                    memo.clear()
+                memo[written] = good
+            return good
+        return None
+
     def picks(
         self, qid: str, value: Any, parent: YamlMap, raw_qid: str, options: tuple[str, ...] | None
     ) -> tuple[str, ...] | None:
         """The picks of one answer; locations are looked up only for a problem
         (or when asked to remember them)."""
         if type(value) is YamlList and self.locations is None:
-            memo = self.cases.good_picks if self.cases is not None and options is not None else None
-            if memo is not None:
-                try:
-                    written = (id(options), tuple(value))
-                    found = memo.get(written)
-                except TypeError:  # a mapping or a list among the picks: not good, said below
-                    written = found = None
-                if found is not None:  # only all-text picks are stored, so only text ones match
-                    return found
-            # The common case first: every pick text, known, once.
-            fast = [item.strip().lower() for item in value if type(item) is str]
-            if (
-                len(fast) == len(value)
-                and all(fast)
-                and len(set(fast)) == len(fast)
-                and (options is None or all(p in options for p in fast))
-                and (options is not None or self.known_ids is None or all(p in self.known_ids for p in fast))
-            ):
-                # Known option IDs, interned: the thousands of answers a batch holds (and its caches'
-                # keys) share one string per option instead of one per pick.
-                good = tuple(map(sys.intern, fast))
-                if memo is not None and written is not None:
-                    if len(memo) >= _GOOD_PICKS_LIMIT:
-                        memo.clear()
-                    memo[written] = good
+            good = self.good_picks(value, options)
+            if good is not None:
                 return good
         if isinstance(value, str):
             items: list[Any] = [value]
