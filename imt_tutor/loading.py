@@ -184,6 +184,7 @@ class _Located:
     """What :class:`YamlMap` and :class:`YamlList` share: a source that turns
     raw marks into Locations, and the container's own mark."""
 
+    __slots__ = ()
     _source: _Source | None
     _mark: Any
 
@@ -216,8 +217,11 @@ class YamlMap(_Located, dict):  # type: ignore[type-arg]
     ``key_location``/``value_location`` fall back to the mapping's location.
     """
 
+    # Slots, not a __dict__: a batch makes a dozen of these per answers file.
+    __slots__ = ("__weakref__", "_key_marks", "_mark", "_source", "_value_marks")
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        dict.__init__(self, *args, **kwargs)
         self._source = None
         self._mark = None
         self._key_marks: dict[str, Any] = {}
@@ -245,8 +249,10 @@ class YamlList(_Located, list):  # type: ignore[type-arg]
     Items added after loading fall back to the list's location.
     """
 
+    __slots__ = ("__weakref__", "_item_marks", "_mark", "_source")
+
     def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
+        list.__init__(self, *args)
         self._source = None
         self._mark = None
         self._item_marks: list[Any] = []

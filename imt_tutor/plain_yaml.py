@@ -146,7 +146,39 @@ def parse_plain(
     root: Any = None
     root_mark = 0
     pending: str | None = None  # a key of the top mapping whose value is the block to come
+    top: _Frame | None = None  # stack[-1]
+    words = _WORDS
     for number, (spaces, key, gap, rest, dash, item) in enumerate(lines):
+        if key and pending is None and top is not None and top.is_map and len(spaces) == top.indent:
+            # The usual line: one more key of the mapping being read (what the general path below
+            # does for it, with nothing to open or close).
+            container = top.container
+            if key in container._key_marks or key in _NOT_STRINGS:
+                return None
+            line_mark = number << _SHIFT
+            container._key_marks[key] = line_mark | top.indent
+            body = rest.rstrip(" ") if rest.endswith(" ") else rest
+            if not body:
+                pending = key
+                continue
+            mark = line_mark | (top.indent + len(key) + 1 + len(gap))
+            if body[0] == "[" and body[-1] == "]":
+                inner = body[1:-1]
+                parts = inner.split(", ")
+                if words.issuperset(parts):  # as in _scalar_or_flow
+                    value = list_type(parts)
+                    value._source = source
+                    value._mark = mark
+                    value._item_marks = FlowMarks(mark, inner)
+                    container[key] = value
+                    container._value_marks[key] = mark
+                    continue
+            value = _scalar_or_flow(body, mark, source, list_type, plain_value)
+            if value is _NOT_PLAIN:
+                return None
+            container[key] = value
+            container._value_marks[key] = mark
+            continue
         here = number << _SHIFT
         indent = len(spaces)
         if key:
