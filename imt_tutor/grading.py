@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from . import __version__
 from .answers import (
@@ -303,71 +303,112 @@ class _Memo:
         self.new[key] = value
 
 
+class _Stream:
+    """One append-only file of a :class:`_Spool`: pieces kept in memory until
+    :meth:`flush` writes them with unbuffered ``write`` calls."""
+
+    def __init__(self, path: str) -> None:
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        self.size = 0
+        self.pending: list[bytes] = []
+
+    def put(self, text: str) -> tuple[int, int]:
+        data = text.encode("utf-8", "surrogatepass")
+        at = self.size
+        self.pending.append(data)
+        self.size += len(data)
+        return at, len(data)
+
+    def flush(self) -> None:
+        if self.pending:
+            view = memoryview(b"".join(self.pending))
+            self.pending.clear()
+            while view:
+                view = view[os.write(self.fd, view) :]
+
+
 class _Spool:
-    """The texts of graded submissions (gradebook rows, feedback, notes, item
-    data), appended to one file per process in the batch's folder, and read back
-    by position when the results are written. (Megabytes of text then never pass
+    """The texts of graded submissions, appended to files of this process in the
+    batch's folder and read back by position when the results are written: the
+    gradebook rows to ``rows-PID.bin`` (in the order files are read, so that
+    rows read in that order again are copied in large pieces), the feedback,
+    notes and item data to ``texts-PID.bin``. (Megabytes of text then never pass
     through SQLite, nor, with worker processes, through a pipe and pickle.)
 
     :meth:`put` keeps the texts of a chunk in memory; :meth:`flush` writes them
-    with one unbuffered ``write`` (a worker process ends without flushing
-    buffers), before the chunk's results are handed on."""
+    (a worker process ends without flushing buffers) before the chunk's results
+    are handed on."""
 
     def __init__(self, folder: str) -> None:
-        self.name = f"texts-{os.getpid()}.bin"
         self.pid = os.getpid()
-        self._fd = os.open(os.path.join(folder, self.name), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
-        self._size = 0
-        self._pending: list[bytes] = []
+        self.name = str(self.pid)
+        self._rows = _Stream(os.path.join(folder, f"rows-{self.name}.bin"))
+        self._texts = _Stream(os.path.join(folder, f"texts-{self.name}.bin"))
 
-    def put(self, texts: Sequence[str | None]) -> tuple[int, str]:
-        """Where ``texts`` will be: (offset, their lengths in bytes as "a,b,..", "-" for None)."""
-        offset = self._size
+    def put(self, row: str | None, others: Sequence[str | None]) -> tuple[int, int | None, int, str]:
+        """Where the texts will be: the row's offset and length (``None``: no row), the
+        others' offset and their lengths in bytes ("a,b,..", "-" for None)."""
+        row_at, row_len = self._rows.put(row) if row is not None else (self._rows.size, None)
+        texts_at = self._texts.size
         lengths = []
-        for text in texts:
+        for text in others:
             if text is None:
                 lengths.append("-")
-                continue
-            data = text.encode("utf-8", "surrogatepass")
-            self._pending.append(data)
-            self._size += len(data)
-            lengths.append(str(len(data)))
-        return offset, ",".join(lengths)
+            else:
+                lengths.append(str(self._texts.put(text)[1]))
+        return row_at, row_len, texts_at, ",".join(lengths)
 
     def flush(self) -> None:
-        if self._pending:
-            data = b"".join(self._pending)
-            self._pending.clear()
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self._fd, view) :]
+        self._rows.flush()
+        self._texts.flush()
 
     def close(self) -> None:
         self.flush()
-        os.close(self._fd)
+        os.close(self._rows.fd)
+        os.close(self._texts.fd)
 
 
 class _SpoolReader:
-    """Reads what :class:`_Spool` files hold, by name, offset and lengths."""
+    """Reads what :class:`_Spool` files hold, by spool name, offsets and lengths."""
 
     def __init__(self, folder: str) -> None:
         self.folder = folder
         self._fds: dict[str, int] = {}
 
-    def get(self, name: str, offset: int, lengths: str) -> list[str | None]:
-        fd = self._fds.get(name)
+    def _fd(self, kind: str, name: str) -> int:
+        key = f"{kind}-{name}.bin"
+        fd = self._fds.get(key)
         if fd is None:
-            fd = self._fds[name] = os.open(os.path.join(self.folder, name), os.O_RDONLY)
+            fd = self._fds[key] = os.open(os.path.join(self.folder, key), os.O_RDONLY)
+        return fd
+
+    def read(self, kind: str, name: str, at: int, length: int) -> bytes:
+        """``length`` bytes at ``at`` of a spool file ("rows" or "texts")."""
+        fd = self._fd(kind, name)
+        pieces = []
+        while length > 0:
+            piece = os.pread(fd, min(length, 1 << 20), at)
+            if not piece:  # pragma: no cover - the spool files are ours, written before they are read
+                raise OSError(f"the batch's spool file {kind}-{name}.bin is shorter than expected")
+            pieces.append(piece)
+            at += len(piece)
+            length -= len(piece)
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    def row(self, name: str, at: int, length: int | None) -> str | None:
+        return None if length is None else self.read("rows", name, at, length).decode("utf-8", "surrogatepass")
+
+    def others(self, name: str, at: int, lengths: str) -> list[str | None]:
         sizes = [None if n == "-" else int(n) for n in lengths.split(",")]
-        data = os.pread(fd, sum(n or 0 for n in sizes), offset)
+        total = sum(n or 0 for n in sizes)
+        data = self.read("texts", name, at, total) if total else b""
         out: list[str | None] = []
-        at = 0
         for n in sizes:
             if n is None:
                 out.append(None)
             else:
-                out.append(data[at : at + n].decode("utf-8", "surrogatepass"))
-                at += n
+                out.append(data[:n].decode("utf-8", "surrogatepass"))
+                data = data[n:]
         return out
 
     def close(self) -> None:
@@ -482,13 +523,13 @@ class _Grader:
         hooks = self.hooks
         items = json.dumps(_item_data(item.graded), separators=(",", ":")) if self.analyse else None
         spool = self.spool
-        offset, lengths = spool.put(
+        row_at, row_len, texts_at, lengths = spool.put(
+            hooks.row(item) if hooks.row else None,
             (
-                hooks.row(item) if hooks.row else None,
                 hooks.feedback(item) if hooks.feedback else None,
                 hooks.note(item) if hooks.note else None,
                 items,
-            )
+            ),
         )
         return (
             item.student,
@@ -501,7 +542,9 @@ class _Grader:
             item.percent,
             item.stamp,
             spool.name,
-            offset,
+            row_at,
+            row_len,
+            texts_at,
             lengths,
         )
 
@@ -521,8 +564,8 @@ def _item_data(graded: GradedCase) -> list[list[Any]]:
 
 
 # One stored row: student, case, sortable time, submitted_at, source, points, max, percent, stamp,
-# and where its texts (row, feedback, note, item data) are: spool file, offset, lengths.
-_Row = tuple[str, str, str | None, str | None, str, float, float, float, str, str, int, str]
+# and where its texts are (see _Spool): spool, row offset and length, the others' offset and lengths.
+_Row = tuple[str, str, str | None, str | None, str, float, float, float, str, str, int, int | None, int, str]
 
 
 # --------------------------------------------------------------------- reading one file
@@ -630,7 +673,10 @@ def _sort_key(number: int, parts: Sequence[bytes]) -> bytes:
     return number.to_bytes(4, "big") + b"\0".join(parts)
 
 
-_RESULT_COLUMNS = "student, case_id, submitted_at, source, points, max_points, percent, stamp, spool, offset, lengths"
+_RESULT_COLUMNS = (
+    "student, case_id, submitted_at, source, points, max_points, percent, stamp, spool, row_at, row_len, texts_at, "
+    "lengths"
+)
 
 
 class Batch:
@@ -681,7 +727,8 @@ class Batch:
             CREATE TABLE found (sortkey BLOB, path BLOB, dev INTEGER, ino INTEGER);
             CREATE TABLE subs (id INTEGER PRIMARY KEY, file INTEGER, student TEXT, case_id TEXT, sortwhen TEXT,
                                submitted_at TEXT, source TEXT, points REAL, max_points REAL, percent REAL,
-                               stamp TEXT, spool TEXT, offset INTEGER, lengths TEXT,
+                               stamp TEXT, spool TEXT, row_at INTEGER, row_len INTEGER, texts_at INTEGER,
+                               lengths TEXT,
                                excluded INTEGER DEFAULT 0);
             """
         )
@@ -869,7 +916,7 @@ class Batch:
         for problem in self.walk_problems:
             self.problems += 1
             on_problem(problem)
-        insert = f"INSERT INTO subs (file, sortwhen, {_RESULT_COLUMNS}) VALUES ({', '.join('?' * 13)})"
+        insert = f"INSERT INTO subs (file, sortwhen, {_RESULT_COLUMNS}) VALUES ({', '.join('?' * 15)})"
 
         def take(results: list[_FileResult]) -> None:
             for number, rows, problems in results:
@@ -976,8 +1023,7 @@ class Batch:
     def graded_count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM subs WHERE excluded = 0").fetchone()[0])
 
-    def results(self) -> Iterator[Result]:
-        """Every graded submission to keep, by student then case (then file order)."""
+    def _stored(self) -> Iterator[tuple[Any, ...]]:
         cursor = self.db.execute(
             f"SELECT {_RESULT_COLUMNS} FROM subs WHERE excluded = 0 ORDER BY student, case_id, file, id"
         )
@@ -985,8 +1031,60 @@ class Batch:
             rows = cursor.fetchmany(256)
             if not rows:
                 return
-            for row in rows:
-                yield Result(*row[:8], *self._texts.get(*row[8:]))
+            yield from rows
+
+    def results(self) -> Iterator[Result]:
+        """Every graded submission to keep, by student then case (then file order)."""
+        texts = self._texts
+        for row in self._stored():
+            name, row_at, row_len, texts_at, lengths = row[8:]
+            yield Result(*row[:8], texts.row(name, row_at, row_len), *texts.others(name, texts_at, lengths))
+
+    def write_rows(self, out: IO[str], on_result: Callable[[Result], None] = lambda result: None) -> None:
+        """Write the gradebook row of every result (in the order of :meth:`results`) to ``out``,
+        a UTF-8 text file, as the bytes stored (to its binary buffer: never decoded and encoded
+        again), and pass each result (its ``row`` left out) to ``on_result``. Rows stored one
+        after another (files read in the order their students sort in) are copied in pieces of
+        up to 1 MiB, not one by one."""
+        texts = self._texts
+        out.flush()
+        raw: IO[bytes] = out.buffer  # type: ignore[attr-defined]
+
+        def copy(name: str, start: int, end: int) -> None:
+            data = texts.read("rows", name, start, end - start)
+            if b"\xed" in data and _has_surrogate(data):
+                out.write(data.decode("utf-8", "surrogatepass"))  # UTF-8 cannot: the text layer says so
+            else:
+                raw.write(data)
+
+        pending: tuple[str, int, int] | None = None  # a run of rows: spool, start, end
+        for row in self._stored():
+            name, row_at, row_len, texts_at, lengths = row[8:]
+            on_result(Result(*row[:8], None, *texts.others(name, texts_at, lengths)))
+            if row_len is None:
+                continue
+            if (
+                pending is not None
+                and pending[0] == name
+                and pending[2] == row_at
+                and pending[2] - pending[1] < 1 << 20
+            ):
+                pending = (name, pending[1], row_at + row_len)
+                continue
+            if pending is not None:
+                copy(*pending)
+            pending = (name, row_at, row_at + row_len)
+        if pending is not None:
+            copy(*pending)
+
+
+def _has_surrogate(data: bytes) -> bool:
+    """Whether ``data`` (UTF-8 with ``surrogatepass``) holds a lone surrogate (0xED 0xA0-0xBF ...)."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 def _split_source(source: str) -> tuple[str, int, int]:

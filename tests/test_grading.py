@@ -570,34 +570,37 @@ def test_hints_are_charged_as_the_case_says(tmp_path: Path, base: RuleBase, bund
         assert result.points == expected.total.points == 13 - 0.5 - 0.25
 
 
-@given(st.lists(st.tuples(st.none() | st.text(), st.none() | st.text()), max_size=20))
-def test_the_text_spool_gives_back_what_it_was_given(records: list[tuple[str | None, str | None]]) -> None:
-    # Rows, feedback and notes wait in a spool file per process; lone surrogates and empty texts included.
+@given(st.lists(st.tuples(st.none() | st.text(), st.none() | st.text(), st.none() | st.text()), max_size=20))
+def test_the_text_spool_gives_back_what_it_was_given(records: list[tuple[str | None, str | None, str | None]]) -> None:
+    # Rows, feedback and notes wait in spool files per process; lone surrogates and empty texts included.
     with tempfile.TemporaryDirectory() as folder:
         spool = _Spool(folder)
-        where = [spool.put(record) for record in records]
+        where = [spool.put(row, others) for row, *others in records]
         spool.flush()
         reader = _SpoolReader(folder)
         try:
-            assert [tuple(reader.get(spool.name, *w)) for w in where] == records
+            back = [
+                (reader.row(spool.name, a, n), *reader.others(spool.name, b, lengths)) for a, n, b, lengths in where
+            ]
+            assert back == records
         finally:
             reader.close()
             spool.close()
 
 
 def test_a_forked_worker_writes_its_own_spool(tmp_path: Path) -> None:
-    # A worker inherits the parent's grader; its texts go to a file of its own, never the parent's.
+    # A worker inherits the parent's grader; its texts go to files of its own, never the parent's.
     if not hasattr(os, "fork"):
         pytest.skip("no fork here")
     grader = _Grader(CaseIndex(()), {}, Hooks(), analyse=False)
     grader.spool_folder = str(tmp_path)
     parent = grader.spool
-    parent.put(["parent"])
+    parent.put("parent", ())
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
         try:
             child = grader.spool
-            child.put(["child"])
+            child.put("child", ())
             child.flush()
             os._exit(0 if child.name != parent.name else 3)
         except BaseException:
@@ -605,11 +608,45 @@ def test_a_forked_worker_writes_its_own_spool(tmp_path: Path) -> None:
     _, status = os.waitpid(pid, 0)
     parent.flush()
     assert os.waitstatus_to_exitcode(status) == 0
-    names = sorted(p.name for p in tmp_path.iterdir())
-    assert len(names) == 2
+    rows = sorted(p.name for p in tmp_path.glob("rows-*.bin"))
+    assert len(rows) == 2 and len(list(tmp_path.glob("texts-*.bin"))) == 2
     reader = _SpoolReader(str(tmp_path))
     try:
-        texts = {reader.get(name, 0, ("6" if name == parent.name else "5"))[0] for name in names}
+        names = [name.removeprefix("rows-").removesuffix(".bin") for name in rows]
+        texts = {reader.row(name, 0, 6 if name == parent.name else 5) for name in names}
     finally:
         reader.close()
     assert texts == {"parent", "child"}
+
+
+def _row_with_a_surrogate(item: Any) -> str:
+    return f"{item.student},\udcff\r\n"
+
+
+@pytest.mark.parametrize("surrogate", [False, True])
+def test_rows_are_copied_as_stored_in_sorted_order(
+    tmp_path: Path, base: RuleBase, bundled_cases: tuple[Case, ...], keys: dict[str, CaseKey], surrogate: bool
+) -> None:
+    # write_rows copies the stored bytes, in runs where rows follow each other; the order is the
+    # students' (files read in another order are gathered row by row); a row UTF-8 cannot encode
+    # still fails as the text layer fails (one located error at the CLI, never a broken file).
+    folder = tmp_path / "in"
+    write_class(folder, keys, 6)
+    (folder / "s0002.yaml").rename(folder / "z.yaml")  # read last, sorted third
+    hook = _row_with_a_surrogate if surrogate else (lambda item: f"{item.student},{item.points}\r\n")
+    with Batch(
+        base, bundled_cases, rules_path=rules_dir(), engine_factory=lambda: BuiltinEngine(base), hooks=Hooks(row=hook)
+    ) as made:
+        made.collect([folder])
+        seen: list[str] = []
+        out = tmp_path / "rows.csv"
+        with open(out, "w", encoding="utf-8", newline="") as handle:
+            handle.write("head\r\n")
+            if surrogate:
+                with pytest.raises(UnicodeEncodeError):
+                    made.write_rows(handle, lambda result: seen.append(result.student))
+                return
+            made.write_rows(handle, lambda result: seen.append(result.student))
+        expected = [f"{r.student},{r.points}\r\n" for r in made.results()]
+    assert seen == [f"s{n:04d}" for n in range(6)]
+    assert out.read_bytes() == ("head\r\n" + "".join(expected)).encode("utf-8")

@@ -344,8 +344,12 @@ def grade_command(
         if fmt == "csv":
             handle.write(gradebook.csv_header())
         if fmt in ("csv", "jsonl"):
-            for result in results:
-                handle.write(result.row or "")
+
+            def counted(result: Result) -> None:
+                if analysis is not None:
+                    analysis.add(result, batch.keys[result.case][0])
+
+            batch.write_rows(handle, counted)
         elif fmt == "canvas":
             assert assignment is not None
             column = gradebook.canvas_assignment_column(assignment, assignment_id)
