@@ -147,37 +147,43 @@ def parse_plain(
     root_mark = 0
     pending: str | None = None  # a key of the top mapping whose value is the block to come
     top: _Frame | None = None  # stack[-1]
+    # Of the mapping being read, when top is one (else indent -1): its indentation, its key marks.
+    map_indent = -1
+    key_marks: dict[str, int] = {}
+    value_marks: dict[str, int] = {}
+    container: Any = None
     words = _WORDS
+    new_list = list.__new__
     for number, (spaces, key, gap, rest, dash, item) in enumerate(lines):
-        if key and pending is None and top is not None and top.is_map and len(spaces) == top.indent:
+        if key and pending is None and len(spaces) == map_indent:
             # The usual line: one more key of the mapping being read (what the general path below
             # does for it, with nothing to open or close).
-            container = top.container
-            if key in container._key_marks or key in _NOT_STRINGS:
+            if key in key_marks or key in _NOT_STRINGS:
                 return None
             line_mark = number << _SHIFT
-            container._key_marks[key] = line_mark | top.indent
+            key_marks[key] = line_mark | map_indent
             body = rest.rstrip(" ") if rest.endswith(" ") else rest
             if not body:
                 pending = key
                 continue
-            mark = line_mark | (top.indent + len(key) + 1 + len(gap))
+            mark = line_mark | (map_indent + len(key) + 1 + len(gap))
             if body[0] == "[" and body[-1] == "]":
                 inner = body[1:-1]
                 parts = inner.split(", ")
                 if words.issuperset(parts):  # as in _scalar_or_flow
-                    value = list_type(parts)
+                    value = new_list(list_type)  # every slot set here: no __init__ to run
+                    value.extend(parts)
                     value._source = source
                     value._mark = mark
                     value._item_marks = FlowMarks(mark, inner)
                     container[key] = value
-                    container._value_marks[key] = mark
+                    value_marks[key] = mark
                     continue
             value = _scalar_or_flow(body, mark, source, list_type, plain_value)
             if value is _NOT_PLAIN:
                 return None
             container[key] = value
-            container._value_marks[key] = mark
+            value_marks[key] = mark
             continue
         here = number << _SHIFT
         indent = len(spaces)
@@ -225,6 +231,10 @@ def parse_plain(
             return None  # deep: the full parser says where the limit is
         top = stack[-1]
         container = top.container
+        if top.is_map:
+            map_indent, key_marks, value_marks = top.indent, container._key_marks, container._value_marks
+        else:
+            map_indent = -1
         if is_item:
             if top.is_map:
                 return None
