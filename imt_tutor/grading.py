@@ -669,6 +669,12 @@ def _process_chunk(paths: list[tuple[int, str]]) -> list[_FileResult]:
 # --------------------------------------------------------------------- the batch
 
 
+def _can_fork() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
 def _sort_key(number: int, parts: Sequence[bytes]) -> bytes:
     # Paths in argument order, then by their parts: a folder is walked depth-first, sorted.
     return number.to_bytes(4, "big") + b"\0".join(parts)
@@ -911,8 +917,11 @@ class Batch:
         every problem (in file order), then settle duplicates."""
         self._discover(paths)
         parallel = self.jobs > 1 and self.files >= PARALLEL_MIN_FILES
-        if parallel:
-            self.build_keys()
+        if parallel and not _can_fork():
+            self.build_keys()  # spawned workers get the keys, never the batch that builds them
+        # Forked workers build the keys they need themselves (in parallel, from an engine of their
+        # own: no engine, and so none of its threads, is alive in the parent when they fork), and the
+        # parent only those it needs after them (item analysis, points possible).
         on_start(self.files)
         for problem in self.walk_problems:
             self.problems += 1
@@ -949,8 +958,8 @@ class Batch:
         import multiprocessing  # here: a batch of one process never needs it (nor its import time)
         from concurrent.futures import ProcessPoolExecutor
 
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        assert self._engine is None, "no engine (nor its threads) may be alive when workers fork"
+        context = multiprocessing.get_context("fork" if _can_fork() else "spawn")
         gc.freeze()  # forked workers share the loaded rules and keys, never copying them for the collector
         with ProcessPoolExecutor(
             self.jobs, mp_context=context, initializer=_init_worker, initargs=(self.grader,)
@@ -1018,7 +1027,7 @@ class Batch:
 
     def points_possible(self) -> float:
         """The sum of the maximum points of :meth:`assignment_cases`."""
-        return float(sum((Decimal(str(self.keys[c][2])) for c in self.assignment_cases()), Decimal(0)))
+        return float(sum((Decimal(str(self.key(c)[2])) for c in self.assignment_cases()), Decimal(0)))
 
     @property
     def graded_count(self) -> int:

@@ -95,7 +95,7 @@ def _check_usage(fmt: str, roster: Path | None, assignment: str | None, assignme
 def _counted(results: Iterator[Result], analysis: ItemAnalysis | None, batch: Batch) -> Iterator[Result]:
     for result in results:
         if analysis is not None:
-            analysis.add(result, batch.keys[result.case][0])
+            analysis.add(result, batch.key(result.case)[0])
         yield result
 
 
@@ -347,7 +347,7 @@ def grade_command(
 
             def counted(result: Result) -> None:
                 if analysis is not None:
-                    analysis.add(result, batch.keys[result.case][0])
+                    analysis.add(result, batch.key(result.case)[0])
 
             batch.write_rows(handle, counted)
         elif fmt == "canvas":
@@ -369,7 +369,7 @@ def grade_command(
             html = report.suffix.lower() in (".html", ".htm")
             report_handle.write(item_analysis_html(data) if html else item_analysis_markdown(data))
         if fmt == "canvas":
-            notes.insert(0, "stamps: " + ", ".join(f"{c} {batch.keys[c][1]}" for c in batch.assignment_cases()))
+            notes.insert(0, "stamps: " + ", ".join(f"{c} {batch.key(c)[1]}" for c in batch.assignment_cases()))
         graded = batch.graded_count
         skipped = batch.skipped
         problems = batch.problems
