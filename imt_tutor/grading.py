@@ -929,10 +929,11 @@ class Batch:
         insert = f"INSERT INTO subs (file, sortwhen, {_RESULT_COLUMNS}) VALUES ({', '.join('?' * 15)})"
 
         def take(results: list[_FileResult]) -> None:
-            for number, rows, problems in results:
-                if rows:
-                    self.db.executemany(insert, [(number, r[2], r[0], r[1], *r[3:]) for r in rows])
-                    self.submissions += len(rows)
+            stored = [(number, r[2], r[0], r[1], *r[3:]) for number, rows, _ in results for r in rows]
+            if stored:
+                self.db.executemany(insert, stored)  # a chunk's rows at once
+                self.submissions += len(stored)
+            for _, rows, problems in results:
                 if problems:
                     # A bad file is skipped whole; a bad line of a JSON Lines file costs that line only.
                     lines = problems[0].path.lower().endswith(".jsonl") and (bool(rows) or len(problems) > 1)

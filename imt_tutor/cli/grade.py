@@ -57,6 +57,21 @@ class _Progress:
         self.stack = ExitStack()
         self.bar: Any = None
         self.shown = sys.stderr.isatty()
+        self.lines: list[str] = []  # problem lines to come, when standard error is not a terminal
+
+    def say(self, line: str) -> None:
+        """A problem line: at once on a terminal (above the bar), else with the rest of its chunk
+        (one write for a chunk of files, not one per line: a batch may have thousands)."""
+        if self.shown:
+            self.clear_line()
+            _say(line)
+        else:
+            self.lines.append(printable(line))
+
+    def flush(self) -> None:
+        if self.lines:
+            click.echo("\n".join(self.lines), err=True)
+            self.lines.clear()
 
     def start(self, total: int) -> None:
         if self.shown and total:
@@ -65,6 +80,7 @@ class _Progress:
             )
 
     def update(self, done: int) -> None:
+        self.flush()
         if self.bar is not None:
             self.bar.update(done)
 
@@ -74,6 +90,7 @@ class _Progress:
             click.echo("\r\x1b[K", nl=False, err=True)
 
     def finish(self) -> None:
+        self.flush()
         self.stack.close()
         self.bar = None
 
@@ -318,8 +335,7 @@ def grade_command(
 
         def more_of_current() -> None:
             if current_path is not None and current_count > MAX_PROBLEMS_PER_FILE:
-                progress.clear_line()
-                _say(more_problems_line(current_path, current_count - MAX_PROBLEMS_PER_FILE))
+                progress.say(more_problems_line(current_path, current_count - MAX_PROBLEMS_PER_FILE))
 
         def problem(reported: Reported) -> None:
             nonlocal current_path, current_count
@@ -328,8 +344,7 @@ def grade_command(
                 current_path, current_count = reported.path, 0
             current_count += 1
             if current_count <= MAX_PROBLEMS_PER_FILE:
-                progress.clear_line()
-                _say(str(reported))
+                progress.say(str(reported))
 
         if class_list is not None:
             for reported in class_list.problems:
@@ -377,6 +392,7 @@ def grade_command(
         case_count = len(batch.assignment_cases())
     elapsed = time.perf_counter() - started
     more_of_current()
+    progress.flush()
     for note in notes:
         _say(note)
     _say(
