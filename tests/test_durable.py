@@ -885,3 +885,20 @@ def test_no_suggested_step_is_already_done(facts):
         step = BASE.vocabulary.step(step_id)
         assert step is not None
         assert not step.is_done(facts), f"{step_id} suggested although done: {facts}"
+
+
+def test_the_version_is_found_without_importlib_metadata() -> None:
+    # dist_version reads the .dist-info folder beside the module: what importlib.metadata says.
+    from importlib import metadata
+
+    from imt_tutor import dist_version
+
+    assert dist_version("no-such-project", "no_such_module_here") is None
+    found = dist_version("durable_rules", "durable_rules_engine", "durable")
+    try:
+        expected = metadata.version("durable_rules")
+    except metadata.PackageNotFoundError:
+        assert found is None
+    else:
+        assert found == expected
+    assert dist_version("pyyaml", "_yaml") in (metadata.version("pyyaml"), "")

@@ -18,7 +18,6 @@ import errno
 import gc
 import importlib
 import importlib.util
-import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -27,7 +26,7 @@ from typing import Any, TypeVar
 
 import click
 
-from .. import DISCLAIMER, __version__
+from .. import DISCLAIMER, __version__, dist_version
 from ..errors import DataError, DataErrors, ImtTutorError, shown
 
 __all__ = [
@@ -339,35 +338,9 @@ class ImtTutorGroup(click.Group):
 # --------------------------------------------------------------------- version
 
 
-def _durable_version() -> str | None:
-    """The installed durable_rules' version, found without importing it (nor
-    ``importlib.metadata``, which costs as much as click): ``None`` where it is
-    not installed. Its import may still fail; ``--engine auto`` then falls
-    back to the builtin evaluator, which ``--version`` cannot know cheaply."""
-    native = importlib.util.find_spec("durable_rules_engine")
-    if native is None or importlib.util.find_spec("durable") is None or native.origin is None:
-        return None
-    folder = Path(native.origin).parent
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        names = []
-    for name in names:
-        stem, dot, suffix = name.rpartition(".")
-        project, _, version = stem.partition("-")
-        if dot and suffix == "dist-info" and project.lower().replace("-", "_") == "durable_rules" and version:
-            return version
-    from importlib import metadata  # an egg or an unusual layout: ask the slow way
-
-    try:
-        return metadata.version("durable_rules")
-    except metadata.PackageNotFoundError:
-        return ""
-
-
 def _engine_label() -> str:
     """What ``--engine auto`` picks, as engines.engine_label words it."""
-    version = _durable_version()
+    version = dist_version("durable_rules", "durable_rules_engine", "durable")
     if version is None:
         return "builtin evaluator"
     return f"durable_rules {version}" if version else "durable_rules"

@@ -31,10 +31,10 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import metadata
 from types import ModuleType
 from typing import Any
 
+from .. import dist_version
 from ..errors import DataError, DataErrors, EngineError, Location
 from ..graph import rule_graph
 from ..models import AllOf, AnyOf, Condition, Facts, Inference, Is, Known, Not, Rule, RuleBase
@@ -86,16 +86,17 @@ def available() -> bool:
     return _durable() is not None
 
 
+def installed_version() -> str | None:
+    """The installed durable_rules' version (see :func:`imt_tutor.dist_version`)."""
+    return dist_version("durable_rules", "durable_rules_engine", "durable")
+
+
 def engine_label() -> str:
     """``durable_rules 2.0.28``, or a note that it is unavailable."""
     if not available():
         return f"{ENGINE_NAME} (not available)"
-    for dist in ("durable_rules", "durable-rules"):
-        try:
-            return f"{ENGINE_NAME} {metadata.version(dist)}"
-        except metadata.PackageNotFoundError:
-            continue
-    return ENGINE_NAME
+    version = installed_version()
+    return f"{ENGINE_NAME} {version}" if version else ENGINE_NAME
 
 
 # --------------------------------------------------------------------- compilation
