@@ -22,6 +22,7 @@ back in a message has its control characters escaped (:func:`printable`).
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -32,8 +33,18 @@ from typing import Any, BinaryIO
 from .cases import QUALIFIED, iter_questions, qualified_id
 from .errors import UNSAFE_CHARACTERS, DataError, Location, Problems, shown, shown_value
 from .files import open_regular
-from .loading import MAX_BYTES, YamlList, YamlMap, load_json_file, load_json_text, load_yaml_file, load_yaml_stream
+from .loading import (
+    MAX_BYTES,
+    YamlList,
+    YamlMap,
+    load_json_file,
+    load_json_text,
+    load_yaml_file,
+    load_yaml_stream,
+    reads_plainly,
+)
 from .models import AnswerSheet, Case, Vocabulary
+from .plain_yaml import LINES, NOT_STRINGS, WORD
 from .rulebase import KEBAB
 
 __all__ = [
@@ -159,6 +170,8 @@ class CaseIndex:
         # (id of a question's options, the picks as written) -> the picks checked and normalised,
         # for picks found good: a class writes the same picks again and again. Bounded.
         self.good_picks: dict[tuple[int, tuple[Any, ...]], tuple[str, ...]] = {}
+        # The same for quick_submission: (id of the options, the text between the brackets).
+        self.quick_picks: dict[tuple[int, str], tuple[str, ...]] = {}
 
     def __contains__(self, case_id: object) -> bool:
         return case_id in self.cases
@@ -524,6 +537,119 @@ def check_submission(
         ids = {s.id for s in vocab.next_steps} | {v for c in vocab.conclusions for v in c.value_ids}
         known = frozenset(ids)
     return _Checker(data, location, cases, known, locations).run()
+
+
+# --------------------------------------------------------------------- the usual answers file, at once
+
+# A value of student, case or submitted_at that YAML reads as this very text: a plain scalar (no
+# ':', '#', brackets, braces or quotes; not a number, not true/false/null), or quoted without
+# escapes.
+_QUICK_PLAIN = re.compile(r"[A-Za-z_][^:#\[\]{},'\"]*")
+_QUICK_QUOTED = re.compile(r"'([^']*)'|\"([^\"\\]*)\"")
+_QUICK_KEYS = frozenset({"student", "case", "answers", "submitted_at"})
+
+
+def _quick_scalar(text: str) -> str | None:
+    value = text.rstrip(" ")
+    if _QUICK_PLAIN.fullmatch(value) is not None and value not in NOT_STRINGS:
+        return value
+    quoted = _QUICK_QUOTED.fullmatch(value)
+    if quoted is not None:
+        return quoted.group(1) if quoted.group(1) is not None else quoted.group(2)
+    return None
+
+
+def quick_submission(text: str, location: Location, cases: CaseIndex) -> Submission | None:
+    """The submission of the usual answers file, read and checked in one pass, or
+    ``None`` for any other text (the loader and :func:`check_submission` then read
+    it, and word every problem). The usual file::
+
+        student: A. Student
+        case: lung-cough-alk-positive
+        submitted_at: '2026-03-02T09:30:00Z'
+        answers:
+          presentation.next-steps: [cross_sectional_imaging]
+
+    top-level keys ``student``, ``case``, ``answers`` and optionally ``submitted_at``,
+    once each, with one-line values; the answers indented alike, each a question ID
+    of the case as the case writes it, with a one-line list of its options. What it
+    gives is what loading the text and checking it give (a hypothesis test in
+    ``tests/test_answers.py`` checks it): a batch's files are mostly like this, and
+    it costs a third of the time."""
+    if not reads_plainly(text):
+        return None
+    lines = LINES.findall(text)
+    if len(lines) != text.count("\n") + 1:
+        return None
+    top: dict[str, str] = {}
+    picked: list[tuple[str, tuple[str, ...]]] = []
+    questions: dict[str, tuple[str, ...]] | None = None
+    nested = -1  # the answers' indentation, once known; -1: not in the answers
+    seen: set[str] = set()
+    answered = 0  # lines under 'answers:' (none: its value is null, which the checker words)
+    memo = cases.quick_picks
+    for spaces, key, _, rest, dash, _item in lines:
+        if not key:
+            if dash:
+                return None
+            continue  # a blank line or a comment
+        indent = len(spaces)
+        if indent == 0:
+            if key in top or key not in _QUICK_KEYS:
+                return None
+            value = rest.rstrip(" ")
+            if nested == 0:
+                return None  # 'answers:' with nothing under it
+            if key == "answers":
+                if value:
+                    return None
+                top[key] = ""
+                nested = 0
+                case = top.get("case")
+                if case is None:
+                    return None  # the case comes first in the usual file
+                questions = cases.questions(case)
+                continue
+            nested = -1
+            found = _quick_scalar(value) if value else None
+            if found is None:
+                return None
+            top[key] = found
+            if key == "case" and found not in cases:
+                return None
+            continue
+        if nested < 0 or questions is None or (nested and indent != nested):
+            return None
+        nested = indent
+        options = questions.get(key)
+        if options is None or key in seen or not rest.startswith("[") or not rest.rstrip(" ").endswith("]"):
+            return None
+        seen.add(key)
+        answered += 1
+        inner = rest.rstrip(" ")[1:-1]
+        written = (id(options), inner)
+        picks = memo.get(written)
+        if picks is None:
+            words = [part.strip(" ") for part in inner.split(",")] if inner.strip(" ") else []
+            if any(WORD.fullmatch(w) is None or w[0] in "-0123456789" or w in NOT_STRINGS for w in words):
+                return None
+            normal = [w.lower() for w in words]
+            if len(set(normal)) != len(normal) or any(w not in options for w in normal):
+                return None
+            picks = tuple(map(sys.intern, normal))
+            if len(memo) >= _GOOD_PICKS_LIMIT:
+                memo.clear()
+            memo[written] = picks
+        picked.append((key, picks))
+    if not answered or "student" not in top or student_problem(top["student"]) is not None:
+        return None
+    submitted_at, when = None, None
+    if "submitted_at" in top:
+        submitted_at = top["submitted_at"].strip()
+        when = sortable_time(submitted_at)
+        if when is None:
+            return None
+    return Submission(top["student"].strip(), top["case"], tuple(picked), location, submitted_at, when)
 
 
 def is_transcript(data: Any) -> bool:

@@ -55,6 +55,7 @@ from .answers import (
     iter_json_lines,
     load_answer_data,
     printable,
+    quick_submission,
     sortable_time,
     student_problem,
 )
@@ -62,7 +63,7 @@ from .errors import DataError, DataErrors, Location, did_you_mean
 from .explain import CONTRADICTED
 from .feedback import CaseKey, GradedAnswer, GradedCase, QuestionKey, build_key, grade
 from .files import read_capped
-from .loading import YamlList, YamlMap
+from .loading import MAX_BYTES, YamlList, YamlMap, load_yaml_text
 from .models import Case, RuleBase
 from .scoring import CaseScore
 from .transcript import transcript_from_data
@@ -632,12 +633,17 @@ def read_submissions(path: str, index: CaseIndex) -> tuple[list[Submission], lis
                     subs.append(check_submission(item, item.location, cases=index))
                 except DataError as error:
                     problems += _reported(error, path)
-        else:
+        elif suffix == ".json":
             data = load_answer_data(path)
-            if suffix == ".json" and is_transcript(data):
+            if is_transcript(data):
                 subs.append(_transcript_submission(data, path, index))
             else:
                 subs.append(check_submission(data, Location(path, 1, 1), cases=index))
+        else:  # YAML: the usual answers file at once, anything else loaded and checked
+            raw = read_capped(path, MAX_BYTES)
+            top = Location(path, 1, 1)
+            quick = quick_submission(raw.decode("ascii"), top, index) if raw.isascii() else None
+            subs.append(quick or check_submission(load_yaml_text(raw, path), top, cases=index))
     except DataError as error:
         problems += _reported(error, path)
     problems.sort(key=lambda p: (p.line, p.column))  # in the order of the file

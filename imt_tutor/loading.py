@@ -724,6 +724,14 @@ def _plain_ascii(text: str) -> bool:
     return text.isascii() and text.replace("\n", "").replace("\t", "").replace("\r", "").isprintable()
 
 
+def reads_plainly(text: str) -> bool:
+    """Whether ``text`` is ASCII with no control character but line feeds (no tab,
+    no carriage return) and holds nothing the two YAML parsers may read
+    differently: what a reader of the plain subset (see
+    :mod:`imt_tutor.plain_yaml`) may take as it is."""
+    return _plain_ascii(text) and "\t" not in text and "\r" not in text and not _may_read_differently(text)
+
+
 def _load_str(text: str, path: str, expect: type | tuple[type, ...] | None) -> Any:
     text = text.removeprefix("\ufeff")
     bad = None if _plain_ascii(text) else _NON_PRINTABLE_RE.search(text) or _RAW_CONTROL_RE.search(text)

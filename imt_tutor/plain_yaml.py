@@ -37,7 +37,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["Mark", "mark_of", "parse_plain"]
+__all__ = ["LINES", "NOT_STRINGS", "WORD", "Mark", "mark_of", "parse_plain"]
 
 # Any of these anywhere: not the subset (tabs, other line ends, a BOM inside).
 _OUTSIDE = re.compile("[\t\r\x85\u2028\u2029\ufeff]")
@@ -47,7 +47,7 @@ _OUTSIDE = re.compile("[\t\r\x85\u2028\u2029\ufeff]")
 # Each alternative ends at the line's end, and '^' only matches at a line's start: every line
 # matches once or not at all. Groups: indentation; key, the spaces after its ':', the rest;
 # an item's '- ' and the rest. (A line matching none is outside the subset: see parse_plain.)
-_LINES = re.compile(
+LINES = re.compile(
     r"^( *)(?:([A-Za-z_][A-Za-z0-9_.-]*):(?:( +)(.*))?|(- +)(.*)|(?:#.*)?)$",
     re.ASCII | re.MULTILINE,
 )
@@ -55,7 +55,7 @@ _LINES = re.compile(
 _PLAIN = re.compile(r"[A-Za-z0-9_](?:[^#\[\]{}:]|:(?! |$))*")
 _SINGLE = re.compile(r"'([^']*)'")
 _DOUBLE = re.compile(r'"([^"\\]*)"')
-_WORD = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", re.ASCII)
+WORD = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", re.ASCII)
 
 
 # A position is one int (no object per item): line << _SHIFT | column, both 0-based.
@@ -139,7 +139,7 @@ def parse_plain(
     if ("\t" in text or "\r" in text) if text.isascii() else _OUTSIDE.search(text) is not None:
         return None
     # Every line at once (one tuple a line, in order: its number is its index), or not the subset.
-    lines = _LINES.findall(text)
+    lines = LINES.findall(text)
     if len(lines) != text.count("\n") + 1:
         return None
     stack: list[_Frame] = []
@@ -158,7 +158,7 @@ def parse_plain(
         if key and pending is None and len(spaces) == map_indent:
             # The usual line: one more key of the mapping being read (what the general path below
             # does for it, with nothing to open or close).
-            if key in key_marks or key in _NOT_STRINGS:
+            if key in key_marks or key in NOT_STRINGS:
                 return None
             line_mark = number << _SHIFT
             key_marks[key] = line_mark | map_indent
@@ -246,7 +246,7 @@ def parse_plain(
             continue
         if not top.is_map:
             return None
-        if key in container._key_marks or key in _NOT_STRINGS:
+        if key in container._key_marks or key in NOT_STRINGS:
             return None
         container._key_marks[key] = here | indent
         if not body:
@@ -264,7 +264,7 @@ def parse_plain(
 
 # Plain words that resolve to something other than a string (the rest of
 # those start with a digit or '-').
-_NOT_STRINGS = frozenset({"true", "false", "null"})
+NOT_STRINGS = frozenset({"true", "false", "null"})
 _NUMBER_START = frozenset("-0123456789")
 _NOT_PLAIN = object()
 # Words already seen to be flow items (option IDs repeat in every file), bounded.
@@ -300,9 +300,9 @@ def _scalar_or_flow(body: str, mark: int, source: Any, list_type: type, plain_va
             return items
         marks = items._item_marks
         for word, where in zip(words, FlowMarks(mark, inner), strict=True):
-            if _WORD.fullmatch(word) is None:
+            if WORD.fullmatch(word) is None:
                 return _NOT_PLAIN
-            if word[0] in _NUMBER_START or word in _NOT_STRINGS:
+            if word[0] in _NUMBER_START or word in NOT_STRINGS:
                 items.append(plain_value(word, where))
             else:
                 if len(_WORDS) < _WORDS_LIMIT:
@@ -318,4 +318,4 @@ def _scalar_or_flow(body: str, mark: int, source: Any, list_type: type, plain_va
         return _NOT_PLAIN if found is None else found.group(1)
     if _PLAIN.fullmatch(body) is None:
         return _NOT_PLAIN
-    return plain_value(body, mark) if first in _NUMBER_START or body in _NOT_STRINGS else body
+    return plain_value(body, mark) if first in _NUMBER_START or body in NOT_STRINGS else body

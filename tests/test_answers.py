@@ -7,18 +7,22 @@ import io
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from imt_tutor import transcript
 from imt_tutor.answers import (
     TRANSCRIPT_FORMAT,
     CaseIndex,
     HintedSheet,
+    Submission,
     check_answers,
     check_submission,
     iter_json_lines,
     load_answer_data,
     load_answers,
     printable,
+    quick_submission,
     sortable_time,
 )
 from imt_tutor.cases import find_case
@@ -416,3 +420,105 @@ def test_a_big_submission_is_checked_against_its_case(lung_case: Case) -> None:
     assert [e.location.line for e in errors[:5000]] == list(range(5, 5005))
     assert "(did you mean 'biopsy'?)" in errors[0].message and "did you mean" not in errors[4999].message
     assert errors[-1].message.startswith("unknown question 'imaging.nxt-steps'")
+
+
+# --------------------------------------------------------------------- the usual file, read at once
+
+QUICK_TOP = Location("in/a.yaml", 1, 1)
+
+
+def _general(text: str, index: CaseIndex) -> Submission | DataError:
+    try:
+        return check_submission(load_yaml_text(text, "in/a.yaml"), QUICK_TOP, cases=index)
+    except DataError as error:
+        return error
+
+
+def test_the_usual_file_is_read_at_once_as_the_loader_and_checker_read_it(index: CaseIndex) -> None:
+    questions = index.questions(LUNG)
+    qids = list(questions)
+    text = (
+        "student: A. Student\n"
+        f"case: {LUNG}\n"
+        "submitted_at: '2026-03-02T09:30:00Z'\n"
+        "# a comment\n"
+        "answers:\n"
+        f"  {qids[0]}: [{', '.join(questions[qids[0]][:2])}]\n"
+        "\n"
+        f"  {qids[1]}: []\n"
+    )
+    quick = quick_submission(text, QUICK_TOP, index)
+    assert quick is not None
+    assert quick == _general(text, index)
+    assert quick.answers == ((qids[0], questions[qids[0]][:2]), (qids[1], ()))
+
+
+_ODD_STUDENTS = [
+    "x: y",
+    "true",
+    "null",
+    "~",
+    "'quoted'",
+    '"dq"',
+    "'O''Brien'",
+    "=SUM(1)",
+    "  spaced  ",
+    "#hash",
+    "Zoë",
+    "1234",
+    "-x",
+    "a,b",
+    "[x]",
+    "{x}",
+    "ana #c",
+    "ana#c",
+    "",
+    '"a\\tb"',
+    "yes",
+    "a: ",
+    "'a'b",
+    "x  ",
+]
+_STUDENTS = st.one_of(st.sampled_from(["Ana", "ana lee", "A. Student", "s0001"]), st.sampled_from(_ODD_STUDENTS))
+
+
+def _often(draw: st.DrawFn, usual: str, odd: list[str]) -> str:
+    """``usual`` nine times in ten, else one of ``odd``."""
+    return usual if draw(st.integers(0, 9)) else draw(st.sampled_from(odd))
+
+
+@st.composite
+def _answers_texts(draw: st.DrawFn, index: CaseIndex) -> str:
+    """Answers files near the usual one: odd students, case IDs, times, keys, picks, layout."""
+    case = _often(draw, LUNG, [LUNG.upper(), "no-such-case", f"'{LUNG}'", f"{LUNG} ", f'"{LUNG}"'])
+    questions = index.questions(LUNG)
+    top = [f"student: {draw(_STUDENTS)}", f"case: {case}"]
+    if draw(st.booleans()):
+        stamp = _often(draw, "'2026-03-02T09:30:00Z'", ["2026-03-02T09:30:00Z", "'soon'", '"2026-03-02 09:30+01:00"'])
+        top.append(f"submitted_at: {stamp}")
+    if draw(st.integers(0, 9)) == 0:
+        top.append(draw(st.sampled_from(["hints: {}", "extra: 1", "student: twice", "because:", "format: x"])))
+    indent = " " * draw(st.sampled_from([2, 2, 4, 1]))
+    lines = []
+    for qid in draw(st.lists(st.sampled_from(list(questions)), max_size=6, unique=draw(st.booleans()))):
+        options = list(questions[qid])
+        picks = draw(st.lists(st.sampled_from(options), max_size=4, unique=draw(st.integers(0, 4)) > 0))
+        shown = [_often(draw, p, [p.upper(), f" {p}", f"'{p}'", "unknown_option", "3", "true", p]) for p in picks]
+        value = _often(draw, f"[{', '.join(shown)}]", [f"[{','.join(shown)}]", f"[{', '.join(shown)},]", "[ ]"])
+        key = _often(draw, qid, [qid.upper(), "no.such-question", f"'{qid}'"])
+        lines.append(f"{indent}{key}: {value}{_often(draw, '', ['  ', ' # c'])}")
+        if draw(st.integers(0, 9)) == 0:
+            lines.append(draw(st.sampled_from(["", "  # note", f"{indent}  deeper: [x]", f"{indent}- item", "x"])))
+    body = [*top, "answers:", *lines]
+    if draw(st.booleans()):
+        body = [body[1], body[0], *body[2:]]
+    return "\n".join(body) + draw(st.sampled_from(["\n", "", "\n\n"]))
+
+
+@given(data=st.data())
+@settings(max_examples=600, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_what_is_read_at_once_is_what_loading_and_checking_give(index: CaseIndex, data: st.DataObject) -> None:
+    text = data.draw(_answers_texts(index))
+    quick = quick_submission(text, QUICK_TOP, index)
+    if quick is not None:  # anything else is left to the loader and the checker, which word its problems
+        assert quick == _general(text, index), text
