@@ -830,17 +830,19 @@ class Batch:
             except OSError as error:
                 self.walk_problems.append(Reported(folder, 1, 1, f"cannot read folder: {error.strerror or error}"))
                 continue
+            # The sort key of a file here: this folder's, then its name (see _sort_key).
+            prefix = _sort_key(number, parts) + (b"\0" if parts else b"")
             with entries:
                 for entry in entries:
                     name = entry.name
                     if name.startswith("."):
                         continue
-                    here = [*parts, os.fsencode(name)]
                     try:
                         is_dir = entry.is_dir()
                     except OSError:
                         is_dir = False
                     if is_dir:
+                        here = [*parts, os.fsencode(name)]
                         try:
                             st = entry.stat()
                         except OSError as error:
@@ -856,14 +858,15 @@ class Batch:
                             continue
                         stack.append((entry.path, here, (*ancestors, ident)))
                         continue
-                    if os.path.splitext(name)[1].lower() not in SUFFIXES:
+                    dot = name.rfind(".")
+                    if dot < 0 or name[dot:].lower() not in SUFFIXES:  # os.path.splitext's suffix
                         continue
                     try:
                         inode = entry.inode()
                     except OSError:  # pragma: no cover - inode() reads the directory entry
                         inode = -1
                     if (dev, inode) not in self._exclude:
-                        add(_sort_key(number, here), entry.path, dev, inode)
+                        add(prefix + os.fsencode(name), entry.path, dev, inode)
 
     def _discover(self, paths: Sequence[str | os.PathLike[str]]) -> None:
         insert = "INSERT INTO found VALUES (?, ?, ?, ?)"
