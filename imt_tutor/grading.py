@@ -892,10 +892,12 @@ class Batch:
                 add(_sort_key(number, []), path, st.st_dev, st.st_ino)
         if pending:
             self.db.executemany(insert, pending)
-        # One file reached twice (given twice, or inside a folder also given) is read once.
+        # One file reached twice (given twice, inside a folder also given, or linked) is read once,
+        # at the first of its places in sorted order (the walk's own order is the file system's).
+        # SQLite takes a bare column of a MIN() query from the row with the minimum.
         self.db.execute(
-            "CREATE TABLE files AS SELECT path FROM found WHERE rowid IN "
-            "(SELECT MIN(rowid) FROM found GROUP BY dev, ino) ORDER BY sortkey"
+            "CREATE TABLE files AS SELECT path FROM "
+            "(SELECT path, MIN(sortkey) AS first FROM found GROUP BY dev, ino) ORDER BY first"
         )
         self.db.execute("DROP TABLE found")
         self.db.execute("COMMIT")

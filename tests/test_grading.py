@@ -650,3 +650,22 @@ def test_rows_are_copied_as_stored_in_sorted_order(
         expected = [f"{r.student},{r.points}\r\n" for r in made.results()]
     assert seen == [f"s{n:04d}" for n in range(6)]
     assert out.read_bytes() == ("head\r\n" + "".join(expected)).encode("utf-8")
+
+
+@pytest.mark.parametrize(("first", "second"), [("a.yaml", "z/x.yaml"), ("z.yaml", "a/x.yaml")])
+def test_a_file_reached_twice_is_read_once_at_its_first_place_in_sorted_order(
+    tmp_path: Path, keys: dict[str, CaseKey], batch: Batch, first: str, second: str
+) -> None:
+    # A hard link (or a file given twice) is one file: read once, from the place that sorts first,
+    # whatever order the file system lists the folder in.
+    folder = tmp_path / "in"
+    (folder / second).parent.mkdir(parents=True)
+    (folder / second).write_text(answers_yaml("ana", LUNG, full_marks(keys[LUNG])), encoding="utf-8")
+    os.link(folder / second, folder / first)
+    with Batch(
+        batch.base, list(batch.index.cases.values()), rules_path=rules_dir(), engine_factory=batch.engine_factory
+    ) as made:
+        made.collect([folder, folder / second])
+        sources = [r.source for r in made.results()]
+    assert made.files == 1
+    assert sources == [f"{folder / min(first, second)}:1:1"]
