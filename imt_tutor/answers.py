@@ -105,6 +105,9 @@ def _is_text(value: Any) -> bool:
 
 #: How many distinct good answers (question, picks as written) :class:`CaseIndex` remembers.
 _GOOD_PICKS_LIMIT = 1024
+#: Picks written in more characters than this are not remembered: a hostile file may pad a good
+#: answer with spaces up to the size limit, and a thousand such keys would hold a gigabyte.
+_MEMO_CHARS = 1024
 
 
 def _norm(text: str) -> str:
@@ -441,7 +444,7 @@ class _Checker:
             # Known option IDs, interned: the thousands of answers a batch holds (and its caches'
             # keys) share one string per option instead of one per pick.
             good = tuple(map(sys.intern, fast))
-            if memo is not None and written is not None:
+            if memo is not None and written is not None and sum(map(len, written[1])) <= _MEMO_CHARS:
                 if len(memo) >= _GOOD_PICKS_LIMIT:
                     memo.clear()
                 memo[written] = good
@@ -637,9 +640,10 @@ def quick_submission(text: str, location: Location, cases: CaseIndex) -> Submiss
             if len(set(normal)) != len(normal) or any(w not in options for w in normal):
                 return None
             picks = tuple(map(sys.intern, normal))
-            if len(memo) >= _GOOD_PICKS_LIMIT:
-                memo.clear()
-            memo[written] = picks
+            if len(inner) <= _MEMO_CHARS:
+                if len(memo) >= _GOOD_PICKS_LIMIT:
+                    memo.clear()
+                memo[written] = picks
         picked.append((key, picks))
     if not answered or "student" not in top or student_problem(top["student"]) is not None:
         return None

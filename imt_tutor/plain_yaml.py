@@ -270,6 +270,7 @@ _NOT_PLAIN = object()
 # Words already seen to be flow items (option IDs repeat in every file), bounded.
 _WORDS: set[str] = set()
 _WORDS_LIMIT = 4096
+_WORD_CHARS = 64  # longer words are not remembered (a hostile file's megabyte word would stay)
 
 
 def _scalar_or_flow(body: str, mark: int, source: Any, list_type: type, plain_value: Any) -> Any:
@@ -305,7 +306,7 @@ def _scalar_or_flow(body: str, mark: int, source: Any, list_type: type, plain_va
             if word[0] in _NUMBER_START or word in NOT_STRINGS:
                 items.append(plain_value(word, where))
             else:
-                if len(_WORDS) < _WORDS_LIMIT:
+                if len(_WORDS) < _WORDS_LIMIT and len(word) <= _WORD_CHARS:
                     _WORDS.add(word)
                 items.append(word)
             marks.append(where)

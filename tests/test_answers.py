@@ -522,3 +522,23 @@ def test_what_is_read_at_once_is_what_loading_and_checking_give(index: CaseIndex
     quick = quick_submission(text, QUICK_TOP, index)
     if quick is not None:  # anything else is left to the loader and the checker, which word its problems
         assert quick == _general(text, index), text
+
+
+def test_a_padded_answer_is_checked_but_not_remembered(index: CaseIndex) -> None:
+    # A good answer padded with spaces (up to the file size limit) must not stay in the caches.
+    questions = index.questions(LUNG)
+    qid = next(iter(questions))
+    option = questions[qid][0]
+    padded = " " * 100_000 + option
+    for text in (
+        f"student: ana\ncase: {LUNG}\nanswers:\n  {qid}: [{padded}]\n",  # read at once
+        f"student: ana\ncase: {LUNG}\nanswers:\n  {qid}:\n  - '{padded}'\n",  # loaded and checked
+    ):
+        quick = quick_submission(text, QUICK_TOP, index)
+        sub = quick or check_submission(load_yaml_text(text, "in/a.yaml"), QUICK_TOP, cases=index)
+        assert sub.answers == ((qid, (option,)),)
+    assert all(len(inner) <= 1024 for _, inner in index.quick_picks)
+    assert all(sum(map(len, picks)) <= 1024 for _, picks in index.good_picks)
+    from imt_tutor import plain_yaml
+
+    assert all(len(word) <= 64 for word in plain_yaml._WORDS)
