@@ -33,7 +33,7 @@ Every lost point is a :class:`Deduction` (data: kind, option, points, rule);
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -45,6 +45,7 @@ __all__ = [
     "CaseScore",
     "Deduction",
     "QuestionScore",
+    "case_total",
     "score_case",
     "score_question",
     "score_unanswered",
@@ -239,17 +240,22 @@ def score_unanswered(expected: Iterable[str]) -> QuestionScore:
 
 def score_case(question_scores: Iterable[QuestionScore], weights: Iterable[float] | None = None) -> CaseScore:
     """The questions' points (each times its weight, default 1) out of the total weight."""
-    scores = list(question_scores)
-    given = list(weights) if weights is not None else [1.0] * len(scores)
-    cents = [round(s.points * 100) for s in scores]
+    return case_total([s.points for s in question_scores], weights)
+
+
+def case_total(points: Sequence[float], weights: Iterable[float] | None = None) -> CaseScore:
+    """Points (each times its weight, default 1) out of the total weight, as :func:`score_case`
+    counts them (for points that are no longer scores: a transcript's, say)."""
+    given = list(weights) if weights is not None else [1.0] * len(points)
+    cents = [round(p * 100) for p in points]
     whole = [int(w) for w in given]
-    if all(c / 100 == s.points for c, s in zip(cents, scores, strict=True)) and whole == given:
+    if all(c / 100 == p for c, p in zip(cents, points, strict=True)) and whole == given:
         # Points in cents and whole weights (as every case has them): exact in whole numbers.
         total_cents = sum(c * w for c, w in zip(cents, whole, strict=True))
         count = sum(whole)
         tenths = (20 * total_cents + count) // (2 * count) if count else 0
         return CaseScore(total_cents / 100, float(count), tenths / 10)
-    total = sum((Decimal(str(s.points)) * Decimal(str(w)) for s, w in zip(scores, given, strict=True)), Decimal(0))
+    total = sum((Decimal(str(p)) * Decimal(str(w)) for p, w in zip(points, given, strict=True)), Decimal(0))
     maximum = sum((Decimal(str(w)) for w in given), Decimal(0))
     percent = float((total * 100 / maximum).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)) if maximum else 0.0
     return CaseScore(float(total.quantize(_CENT, rounding=ROUND_HALF_UP)), float(maximum), percent)

@@ -25,6 +25,7 @@ from .cases import MAX_WEIGHT
 from .errors import DataError, Location
 from .files import FileLock, check_target, data_dir, default_transcript_path, too_large, write_atomic
 from .loading import YamlList, YamlMap, load_json_file
+from .scoring import case_total
 
 __all__ = [
     "FORMAT",
@@ -90,9 +91,6 @@ class Transcript:
     #: The questions that count more than 1 point in the case's total, with their weights.
     weights: tuple[tuple[str, int], ...] = ()
 
-    def weight(self, question: str) -> int:
-        return dict(self.weights).get(question, 1)
-
     def answered(self) -> dict[str, tuple[str, ...]]:
         return {a.question: a.picks for a in self.answers}
 
@@ -131,11 +129,10 @@ def _answer_json(a: AnswerRecord) -> dict[str, Any]:
 
 def _head_json(t: Transcript) -> dict[str, Any]:
     """:func:`transcript_json` with its two long lists (questions, answers) left empty."""
-    # Each answer's points times its question's weight, as the case's total counts them (in cents: exact).
+    # Each answer's points times its question's weight, as the case's total counts them.
     weights = dict(t.weights)
-    cents = sum(round(a.points * 100) * weights.get(a.question, 1) for a in t.answers)
+    points = case_total([a.points for a in t.answers], [weights.get(a.question, 1) for a in t.answers]).points
     maximum = sum(weights.get(q, 1) for q, _ in t.questions)
-    points = cents / 100
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -168,8 +165,7 @@ def transcript_json(t: Transcript) -> dict[str, Any]:
 # A save writes the whole transcript again. Its two long lists are kept as text: the questions' for the
 # run, the answers' from the last save, so that one more answer costs the encoding of that answer only.
 # (Each item is json.dumps(..., indent=2) indented two levels; JSON text holds no raw newline.)
-# (the questions tuple's id with the weights, its text, the tuple itself: kept alive, so its id is its own)
-_QUESTIONS_TEXT: list[tuple[object, str, object]] = []
+_QUESTIONS_TEXT: list[tuple[object, tuple[tuple[str, int], ...], str]] = []  # (questions, weights, text)
 _ANSWERS_TEXT: list[tuple[tuple[AnswerRecord, ...], str]] = []  # (the answers saved last, their text)
 _LIST_END = "\n  ]"
 
@@ -194,11 +190,11 @@ def _answers_text(answers: tuple[AnswerRecord, ...]) -> str:
 
 
 def _questions_text(questions: tuple[tuple[str, tuple[str, ...]], ...], weights: tuple[tuple[str, int], ...]) -> str:
-    if not _QUESTIONS_TEXT or _QUESTIONS_TEXT[0][0] != (id(questions), weights):
+    if not _QUESTIONS_TEXT or _QUESTIONS_TEXT[0][0] is not questions or _QUESTIONS_TEXT[0][1] != weights:
         by_id = dict(weights)
         text = _list_text([_item_text(_question_json(q, opts, by_id.get(q, 1))) for q, opts in questions])
-        _QUESTIONS_TEXT[:] = [((id(questions), weights), text, questions)]
-    return _QUESTIONS_TEXT[0][1]
+        _QUESTIONS_TEXT[:] = [(questions, weights, text)]
+    return _QUESTIONS_TEXT[0][2]
 
 
 def transcript_text(t: Transcript) -> str:
