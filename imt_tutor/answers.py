@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -44,7 +44,7 @@ from .loading import (
     reads_plainly,
 )
 from .models import AnswerSheet, Case, Vocabulary
-from .plain_yaml import LINES, NOT_STRINGS, WORD
+from .plain_yaml import LINES, NOT_STRINGS, NUMBER_START, WORD
 from .rulebase import KEBAB
 
 __all__ = [
@@ -108,6 +108,23 @@ _GOOD_PICKS_LIMIT = 1024
 #: Picks written in more characters than this are not remembered: a hostile file may pad a good
 #: answer with spaces up to the size limit, and a thousand such keys would hold a gigabyte.
 _MEMO_CHARS = 1024
+
+
+def _good(texts: list[str], allowed: Container[str] | None) -> tuple[str, ...] | None:
+    """``texts`` as picks (stripped, lower case, interned), or ``None`` unless each is
+    one, none twice, and each in ``allowed`` (when given). Interned: the thousands of
+    answers a batch holds (and its caches' keys) share one string per option."""
+    picks = [text.strip().lower() for text in texts]
+    if all(picks) and len(set(picks)) == len(picks) and (allowed is None or all(p in allowed for p in picks)):
+        return tuple(map(sys.intern, picks))
+    return None
+
+
+def _remember(memo: dict[Any, tuple[str, ...]], key: Any, picks: tuple[str, ...]) -> None:
+    """Keep ``picks`` in a bounded memo (emptied when full)."""
+    if len(memo) >= _GOOD_PICKS_LIMIT:
+        memo.clear()
+    memo[key] = picks
 
 
 def _norm(text: str) -> str:
@@ -433,23 +450,12 @@ class _Checker:
                 return None
             if found is not None:  # only all-text picks are stored, so only text ones match
                 return found
-        fast = [item.strip().lower() for item in value if type(item) is str]
-        if (
-            len(fast) == len(value)
-            and all(fast)
-            and len(set(fast)) == len(fast)
-            and (options is None or all(p in options for p in fast))
-            and (options is not None or self.known_ids is None or all(p in self.known_ids for p in fast))
-        ):
-            # Known option IDs, interned: the thousands of answers a batch holds (and its caches'
-            # keys) share one string per option instead of one per pick.
-            good = tuple(map(sys.intern, fast))
-            if memo is not None and written is not None and sum(map(len, written[1])) <= _MEMO_CHARS:
-                if len(memo) >= _GOOD_PICKS_LIMIT:
-                    memo.clear()
-                memo[written] = good
-            return good
-        return None
+        if not all(type(item) is str for item in value):
+            return None
+        good = _good(value, options if options is not None else self.known_ids)
+        if good is not None and memo is not None and written is not None and sum(map(len, value)) <= _MEMO_CHARS:
+            _remember(memo, written, good)
+        return good
 
     def picks(
         self, qid: str, value: Any, parent: YamlMap, raw_qid: str, options: tuple[str, ...] | None
@@ -549,7 +555,7 @@ def check_submission(
 # escapes.
 _QUICK_PLAIN = re.compile(r"[A-Za-z_][^:#\[\]{},'\"]*")
 _QUICK_QUOTED = re.compile(r"'([^']*)'|\"([^\"\\]*)\"")
-_QUICK_KEYS = frozenset({"student", "case", "answers", "submitted_at"})
+_QUICK_KEYS = frozenset((*ANSWER_KEYS, "submitted_at"))
 
 
 def _quick_scalar(text: str) -> str | None:
@@ -634,16 +640,13 @@ def quick_submission(text: str, location: Location, cases: CaseIndex) -> Submiss
         picks = memo.get(written)
         if picks is None:
             words = [part.strip(" ") for part in inner.split(",")] if inner.strip(" ") else []
-            if any(WORD.fullmatch(w) is None or w[0] in "-0123456789" or w in NOT_STRINGS for w in words):
+            if any(WORD.fullmatch(w) is None or w[0] in NUMBER_START or w in NOT_STRINGS for w in words):
+                return None  # not a list of plain strings as YAML reads them
+            picks = _good(words, options)
+            if picks is None:
                 return None
-            normal = [w.lower() for w in words]
-            if len(set(normal)) != len(normal) or any(w not in options for w in normal):
-                return None
-            picks = tuple(map(sys.intern, normal))
             if len(inner) <= _MEMO_CHARS:
-                if len(memo) >= _GOOD_PICKS_LIMIT:
-                    memo.clear()
-                memo[written] = picks
+                _remember(memo, written, picks)
         picked.append((key, picks))
     if not answered or "student" not in top or student_problem(top["student"]) is not None:
         return None

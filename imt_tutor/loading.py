@@ -64,7 +64,7 @@ import yaml
 
 from imt_tutor.errors import DataError, Location, shown
 from imt_tutor.files import read_capped, too_large
-from imt_tutor.plain_yaml import mark_of, parse_plain
+from imt_tutor.plain_yaml import NUMBER_START, mark_of, parse_plain
 
 __all__ = [
     "MAX_BYTES",
@@ -91,7 +91,6 @@ _CORE_TAG_PREFIX = "tag:yaml.org,2002:"
 # .inf, 1:20, 2024-01-01, ...) stays a string.
 _INT_RE = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _FLOAT_RE = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]+")
-_NUMBER_START = frozenset("-0123456789")
 # Line breaks as PyYAML and libyaml count them.
 _BREAK_RE = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
@@ -437,7 +436,7 @@ def _plain_value(value: str, mark: Any, path: str) -> Any:
         return False
     if value in ("", "null", "~"):
         return None
-    if value[0] not in _NUMBER_START:
+    if value[0] not in NUMBER_START:
         return value
     if _INT_RE.fullmatch(value):
         try:

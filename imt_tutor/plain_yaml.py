@@ -37,7 +37,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["LINES", "NOT_STRINGS", "WORD", "Mark", "mark_of", "parse_plain"]
+__all__ = ["LINES", "NOT_STRINGS", "NUMBER_START", "WORD", "Mark", "mark_of", "parse_plain"]
 
 # Any of these anywhere: not the subset (tabs, other line ends, a BOM inside).
 _OUTSIDE = re.compile("[\t\r\x85\u2028\u2029\ufeff]")
@@ -265,7 +265,8 @@ def parse_plain(
 # Plain words that resolve to something other than a string (the rest of
 # those start with a digit or '-').
 NOT_STRINGS = frozenset({"true", "false", "null"})
-_NUMBER_START = frozenset("-0123456789")
+#: What a plain scalar that may be a number starts with.
+NUMBER_START = frozenset("-0123456789")
 _NOT_PLAIN = object()
 # Words already seen to be flow items (option IDs repeat in every file), bounded.
 _WORDS: set[str] = set()
@@ -303,7 +304,7 @@ def _scalar_or_flow(body: str, mark: int, source: Any, list_type: type, plain_va
         for word, where in zip(words, FlowMarks(mark, inner), strict=True):
             if WORD.fullmatch(word) is None:
                 return _NOT_PLAIN
-            if word[0] in _NUMBER_START or word in NOT_STRINGS:
+            if word[0] in NUMBER_START or word in NOT_STRINGS:
                 items.append(plain_value(word, where))
             else:
                 if len(_WORDS) < _WORDS_LIMIT and len(word) <= _WORD_CHARS:
@@ -319,4 +320,4 @@ def _scalar_or_flow(body: str, mark: int, source: Any, list_type: type, plain_va
         return _NOT_PLAIN if found is None else found.group(1)
     if _PLAIN.fullmatch(body) is None:
         return _NOT_PLAIN
-    return plain_value(body, mark) if first in _NUMBER_START or body in NOT_STRINGS else body
+    return plain_value(body, mark) if first in NUMBER_START or body in NOT_STRINGS else body
