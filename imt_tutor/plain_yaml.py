@@ -152,8 +152,6 @@ def parse_plain(
     key_marks: dict[str, int] = {}
     value_marks: dict[str, int] = {}
     container: Any = None
-    words = _WORDS
-    new_list = list.__new__
     for number, (spaces, key, gap, rest, dash, item) in enumerate(lines):
         if key and pending is None and len(spaces) == map_indent:
             # The usual line: one more key of the mapping being read (what the general path below
@@ -167,18 +165,6 @@ def parse_plain(
                 pending = key
                 continue
             mark = line_mark | (map_indent + len(key) + 1 + len(gap))
-            if body[0] == "[" and body[-1] == "]":
-                inner = body[1:-1]
-                parts = inner.split(", ")
-                if words.issuperset(parts):  # as in _scalar_or_flow
-                    value = new_list(list_type)  # every slot set here: no __init__ to run
-                    value.extend(parts)
-                    value._source = source
-                    value._mark = mark
-                    value._item_marks = FlowMarks(mark, inner)
-                    container[key] = value
-                    value_marks[key] = mark
-                    continue
             value = _scalar_or_flow(body, mark, source, list_type, plain_value)
             if value is _NOT_PLAIN:
                 return None
@@ -285,7 +271,8 @@ def _scalar_or_flow(body: str, mark: int, source: Any, list_type: type, plain_va
         # no space or comma, so these are the words the general split below would give.)
         words = inner.split(", ")
         if _WORDS.issuperset(words):
-            items = list_type(words)
+            items = list.__new__(list_type)  # every slot is set here: no __init__ to run
+            items.extend(words)
             items._source = source
             items._mark = mark
             items._item_marks = FlowMarks(mark, inner)
