@@ -451,6 +451,17 @@ class _Grader:
         state["_spool"] = None
         return state
 
+    def flush(self) -> None:
+        """Write out what this process's spool holds (see :meth:`_Spool.flush`)."""
+        if self._spool is not None and self._spool.pid == os.getpid():
+            self._spool.flush()
+
+    def close(self) -> None:
+        """Close this process's spool (a forked worker's is its own to close)."""
+        if self._spool is not None and self._spool.pid == os.getpid():
+            self._spool.close()
+            self._spool = None
+
     @property
     def spool(self) -> _Spool:
         """This process's spool (a forked worker opens its own)."""
@@ -668,7 +679,7 @@ def _process(grader: _Grader, number: int, path: str) -> _FileResult:
 def _process_chunk(paths: list[tuple[int, str]]) -> list[_FileResult]:
     assert _WORKER is not None
     results = [_process(_WORKER, number, path) for number, path in paths]
-    _WORKER.spool.flush()  # the texts are on disk before their rows are handed on
+    _WORKER.flush()  # the texts are on disk before their rows are handed on
     return results
 
 
@@ -764,9 +775,7 @@ class Batch:
         self._close_engine()
         try:
             self._texts.close()
-            if self.grader._spool is not None and self.grader._spool.pid == os.getpid():
-                self.grader._spool.close()
-                self.grader._spool = None
+            self.grader.close()
             self.db.close()
         finally:
             shutil.rmtree(self._folder, ignore_errors=True)
@@ -960,8 +969,7 @@ class Batch:
         else:
             for chunk in self._chunks():
                 take([_process(self.grader, number, path) for number, path in chunk])
-                if self.grader._spool is not None:
-                    self.grader._spool.flush()
+                self.grader.flush()
         self.db.execute("CREATE INDEX subs_by_student ON subs (student, case_id, file, id)")
         self.db.execute("COMMIT")
         self._settle_duplicates(on_problem)

@@ -109,10 +109,19 @@ def _check_usage(fmt: str, roster: Path | None, assignment: str | None, assignme
         raise click.UsageError("--assignment-id goes with --format canvas")
 
 
-def _counted(results: Iterator[Result], analysis: ItemAnalysis | None, batch: Batch) -> Iterator[Result]:
-    for result in results:
+def _analysed(analysis: ItemAnalysis | None, batch: Batch) -> Callable[[Result], None]:
+    """What each result written is passed to: the item analysis, when there is one."""
+
+    def add(result: Result) -> None:
         if analysis is not None:
             analysis.add(result, batch.key(result.case)[0])
+
+    return add
+
+
+def _each(results: Iterator[Result], see: Callable[[Result], None]) -> Iterator[Result]:
+    for result in results:
+        see(result)
         yield result
 
 
@@ -355,16 +364,12 @@ def grade_command(
         analysis = ItemAnalysis() if report is not None else None
         if analysis is not None:
             stack.callback(analysis.close)
-        results = _counted(batch.results(), analysis, batch)
+        analysed = _analysed(analysis, batch)
+        results = _each(batch.results(), analysed)
         if fmt == "csv":
             handle.write(gradebook.csv_header())
         if fmt in ("csv", "jsonl"):
-
-            def counted(result: Result) -> None:
-                if analysis is not None:
-                    analysis.add(result, batch.key(result.case)[0])
-
-            batch.write_rows(handle, counted)
+            batch.write_rows(handle, analysed)
         elif fmt == "canvas":
             assert assignment is not None
             column = gradebook.canvas_assignment_column(assignment, assignment_id)
