@@ -6,9 +6,6 @@ TEACHING ONLY. It is never a diagnostic tool.
 
 from __future__ import annotations
 
-import importlib.util
-import os
-
 __version__ = "0.1.0"
 
 DISCLAIMER = (
@@ -22,6 +19,9 @@ def dist_version(project: str, module: str, *others: str) -> str | None:
     without importing it nor ``importlib.metadata`` (whose import costs more than
     click's: every command would pay for it): ``None`` where it is not installed,
     ``""`` where its version cannot be told. Its import may still fail."""
+    import importlib.util  # here: importing the package costs nothing for it
+    import os
+
     spec = importlib.util.find_spec(module)
     if spec is None or spec.origin is None or any(importlib.util.find_spec(name) is None for name in others):
         return None
