@@ -80,6 +80,7 @@ __all__ = [
     "PARALLEL_MIN_FILES",
     "Analysis",
     "Batch",
+    "BoundedMemo",
     "CaseStats",
     "GradedSubmission",
     "Hooks",
@@ -106,7 +107,7 @@ MIN_STUDENTS = 5
 PARALLEL_MIN_FILES = 200
 CHUNK = 64
 ROSTER_MAX_BYTES = 16 * 1024 * 1024
-# Bounds of the caches of graded answers and of totals (per generation, see _Memo): a class repeats
+# Bounds of the caches of graded answers and of totals (per generation, see BoundedMemo): a class repeats
 # answers, far less often whole sets of points. Small on purpose: peak memory at 100,000 files stays
 # within 1.1x that at 1,000 (benchmarks/grading.py: 1.08x, picks interned; 4,096 gave 1.3x, 256 regraded
 # twice as many answers). The same holds for the CSV cells (render/gradebook.py) and the checked picks
@@ -277,7 +278,7 @@ class Result:
     items: str | None
 
 
-class _Memo:
+class BoundedMemo:
     """A bounded cache: two generations of at most ``limit`` entries each; a hit
     in the older one moves to the newer, a full newer one replaces the older.
     (Nearly an LRU cache, at the cost of two dict lookups.)"""
@@ -436,11 +437,11 @@ class _Grader:
         self.build = build
         self.hooks = hooks
         self.analyse = analyse
-        self._cache = _Memo(_GRADE_CACHE_LIMIT)  # (case, question, picks, hints) -> GradedAnswer
-        self._totals = _Memo(_TOTALS_CACHE_LIMIT)  # (stamp, points of each question) -> CaseScore
+        self._cache = BoundedMemo(_GRADE_CACHE_LIMIT)  # (case, question, picks, hints) -> GradedAnswer
+        self._totals = BoundedMemo(_TOTALS_CACHE_LIMIT)  # (stamp, points of each question) -> CaseScore
         # (case, answers, hints) -> (GradedCase, CaseScore): a class hands in the same whole answer
         # set again and again (every right one, say).
-        self._whole = _Memo(_TOTALS_CACHE_LIMIT)
+        self._whole = BoundedMemo(_TOTALS_CACHE_LIMIT)
         self.spool_folder: str | None = None  # where each process's _Spool goes (set by the batch)
         self._spool: _Spool | None = None
 

@@ -3,7 +3,6 @@ a feedback file per student and case, an item analysis."""
 
 from __future__ import annotations
 
-import functools
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -30,7 +29,7 @@ from ..grading import (
     per_student,
 )
 from ..render import gradebook
-from ..render.markdown import feedback_markdown, item_analysis_markdown
+from ..render.markdown import FeedbackMarkdown, item_analysis_markdown
 from ..render.report_html import item_analysis_html
 from . import CONTEXT, MAX_PROBLEMS_PER_FILE, more_problems_line
 from .common import CASES_DIR_OPTION, State, cases_folder
@@ -305,7 +304,7 @@ def grade_command(
     row_hook = {"csv": gradebook.csv_rows, "jsonl": gradebook.jsonl_line}.get(fmt)
     hooks = Hooks(
         row=row_hook,
-        feedback=functools.partial(feedback_markdown, base.vocabulary) if feedback_dir is not None else None,
+        feedback=FeedbackMarkdown(base.vocabulary) if feedback_dir is not None else None,
         note=gradebook.moodle_note if fmt == "moodle" else None,
     )
 

@@ -7,18 +7,19 @@ cases (a student's name) is escaped, so that it reads as text.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from .. import DISCLAIMER
 from ..explain import ALREADY_DONE, CONTRADICTED, LESS_SPECIFIC, NOT_YET_KNOWN, UNSUPPORTED
-from ..feedback import GradedAnswer, QuestionKey
-from ..grading import Analysis, CaseStats, GradedSubmission, number_text
+from ..feedback import CaseKey, GradedAnswer, QuestionKey, StageKey
+from ..grading import Analysis, BoundedMemo, CaseStats, GradedSubmission, number_text
 from ..models import Vocabulary
 from ..scoring import weighted_points
 from .text import answer_feedback, how_lines
 
-__all__ = ["GAP_WORDS", "feedback_markdown", "item_analysis_markdown", "md_escape"]
+__all__ = ["GAP_WORDS", "FeedbackMarkdown", "feedback_markdown", "item_analysis_markdown", "md_escape"]
 
 #: What each kind of gap means, for a student (and an instructor).
 GAP_WORDS = {
@@ -84,11 +85,90 @@ def _answered(vocab: Vocabulary, item: GradedSubmission, answer: GradedAnswer) -
     return lines
 
 
+def _lines(lines: Iterable[str]) -> str:
+    """Lines as one text, each ending with a newline."""
+    return "".join(f"{line}\n" for line in lines)
+
+
+def _question_text(
+    vocab: Vocabulary, item: GradedSubmission, question: QuestionKey, answer: GradedAnswer | None
+) -> str:
+    """What a feedback file says of one question: its heading with the points, the
+    prompt, then what was right, wrong, missed and accepted (or the expected answer)."""
+    points = weighted_points(answer.score, question.weight) if answer is not None else 0.0
+    worth = "1" if question.weight == 1 else f"{question.weight} (weight {question.weight})"
+    lines = [
+        f"### Question {question.number} (`{question.qid}`): {number_text(points)} / {worth}",
+        "",
+        _t(question.prompt),
+        "",
+    ]
+    if answer is None or answer.picks is None:
+        lines += _unanswered(vocab, question)
+    else:
+        lines += _answered(vocab, item, answer)
+    lines.append("")
+    return _lines(lines)
+
+
+def _stage_texts(stage: StageKey) -> tuple[str, str]:
+    """What a feedback file says before a stage's questions and after them."""
+    tail = ""
+    if stage.teaching_points:
+        tail = _lines(["**Teaching points:**", "", *(f"- {_t(point)}" for point in stage.teaching_points), ""])
+    return _lines([f"## Stage {stage.index + 1}: `{stage.stage_id}`", ""]), tail
+
+
 def feedback_markdown(vocab: Vocabulary, item: GradedSubmission) -> str:
     """The feedback file of one student on one case: the score, then for each
     question what was right, wrong (with the kind of gap), missed and
     accepted, with the rules' explanations and cited sections, and each
     stage's teaching points."""
+    return _feedback(item, functools.partial(_question_text, vocab), lambda _, stage: _stage_texts(stage))
+
+
+class FeedbackMarkdown:
+    """:func:`feedback_markdown` for a batch, with the same text: what it says of
+    one question depends only on the case's key and the graded answer (a class
+    hands in the same few answers again and again), so each distinct one is
+    worded once and remembered (a bounded memo, so memory stays flat)."""
+
+    def __init__(self, vocab: Vocabulary, limit: int = 2048) -> None:
+        self.vocab = vocab
+        self.limit = limit
+        self._keys: dict[str, CaseKey] = {}
+        self._memo = BoundedMemo(limit)  # (case, question, graded answer) -> text
+        self._stages: dict[tuple[str, int], tuple[str, str]] = {}
+
+    def __call__(self, item: GradedSubmission) -> str:
+        key = item.key
+        if self._keys.get(key.case_id) is not key:  # a case's key is built once; another one is new
+            self._keys[key.case_id] = key
+            self._memo = BoundedMemo(self.limit)
+            self._stages.clear()
+        return _feedback(item, self._question, self._stage)
+
+    def _question(self, item: GradedSubmission, question: QuestionKey, answer: GradedAnswer | None) -> str:
+        memo = (item.key.case_id, question.qid, answer)
+        found: str | None = self._memo.get(memo)
+        if found is None:
+            found = _question_text(self.vocab, item, question, answer)
+            self._memo.put(memo, found)
+        return found
+
+    def _stage(self, item: GradedSubmission, stage: StageKey) -> tuple[str, str]:
+        memo = (item.key.case_id, stage.index)
+        found = self._stages.get(memo)
+        if found is None:
+            found = self._stages[memo] = _stage_texts(stage)
+        return found
+
+
+def _feedback(
+    item: GradedSubmission,
+    question_text: Callable[[GradedSubmission, QuestionKey, GradedAnswer | None], str],
+    stage_texts: Callable[[GradedSubmission, StageKey], tuple[str, str]],
+) -> str:
     key = item.key
     lines = [
         f"> {DISCLAIMER}",
@@ -102,30 +182,14 @@ def feedback_markdown(vocab: Vocabulary, item: GradedSubmission) -> str:
     if item.submitted_at:
         lines.append(f"- Submitted at: {md_escape(item.submitted_at)}")
     lines += [f"- Stamp: `{item.stamp}` (engine: {_t(key.engine)})", ""]
+    parts = [_lines(lines)]
     answers = {a.qid: a for a in item.graded.answers}
     for stage in key.stages:
-        questions = [q for q in key.questions if q.stage_index == stage.index]
-        lines += [f"## Stage {stage.index + 1}: `{stage.stage_id}`", ""]
-        for question in questions:
-            answer = answers.get(question.qid)
-            points = weighted_points(answer.score, question.weight) if answer is not None else 0.0
-            worth = "1" if question.weight == 1 else f"{question.weight} (weight {question.weight})"
-            lines += [
-                f"### Question {question.number} (`{question.qid}`): {number_text(points)} / {worth}",
-                "",
-                _t(question.prompt),
-                "",
-            ]
-            if answer is None or answer.picks is None:
-                lines += _unanswered(vocab, question)
-            else:
-                lines += _answered(vocab, item, answer)
-            lines.append("")
-        if stage.teaching_points:
-            lines += ["**Teaching points:**", ""]
-            lines += [f"- {_t(point)}" for point in stage.teaching_points]
-            lines.append("")
-    return "\n".join(lines).rstrip("\n") + "\n"
+        head, tail = stage_texts(item, stage)
+        parts.append(head)
+        parts += [question_text(item, q, answers.get(q.qid)) for q in key.questions if q.stage_index == stage.index]
+        parts.append(tail)
+    return "".join(parts).rstrip("\n") + "\n"
 
 
 # --------------------------------------------------------------------- item analysis

@@ -5,6 +5,7 @@ the item-analysis pages."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import html
 import io
 import json
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from imt_tutor import DISCLAIMER
 from imt_tutor.answers import Submission
@@ -33,7 +36,7 @@ from imt_tutor.grading import (
 )
 from imt_tutor.models import Case, RuleBase
 from imt_tutor.render import gradebook
-from imt_tutor.render.markdown import feedback_markdown, item_analysis_markdown, md_escape
+from imt_tutor.render.markdown import FeedbackMarkdown, feedback_markdown, item_analysis_markdown, md_escape
 from imt_tutor.render.report_html import item_analysis_html
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "gradebook"
@@ -364,6 +367,40 @@ def test_feedback_markdown(batch: Batch, vocab: Any) -> None:
     assert "contradicted" in text or "no rule suggests it here" in text or "not yet" in text  # the kind of gap
     assert "**Teaching points:**" in text
     assert item.stamp in text
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_batch_feedback_is_the_same_text(batch: Batch, vocab: Any, data: st.DataObject) -> None:
+    """FeedbackMarkdown remembers what it said of each (question, graded answer):
+    with a memo small enough to be emptied again and again, over every case in
+    turn, and with a case's key built anew, it says what feedback_markdown says."""
+    memo = FeedbackMarkdown(vocab, limit=data.draw(st.integers(1, 8)))
+    cases = sorted(batch.keys)
+    for _ in range(data.draw(st.integers(1, 12))):
+        case = data.draw(st.sampled_from(cases))
+        key = key_of(batch, case)
+        answers = {}
+        for question in key.questions:
+            picks = data.draw(st.none() | st.lists(st.sampled_from(question.option_ids), max_size=3, unique=True))
+            if picks is not None:
+                answers[question.qid] = tuple(picks)
+        item = graded(batch, data.draw(st.sampled_from(["s1", "s2"])), case, answers)
+        assert memo(item) == feedback_markdown(vocab, item)
+
+
+def test_batch_feedback_follows_a_new_key(batch: Batch, vocab: Any) -> None:
+    """A key built anew for a case (another rule base, say) is worded anew, never from the memo."""
+    memo = FeedbackMarkdown(vocab)
+    key = key_of(batch, LUNG)
+    item = graded(batch, "s1", LUNG)
+    memo(item)
+    question = key.questions[0]
+    changed = dataclasses.replace(question, prompt=question.prompt + " (asked again)")
+    other = dataclasses.replace(key, questions=(changed, *key.questions[1:]))
+    again = dataclasses.replace(item, key=other)
+    assert memo(again) == feedback_markdown(vocab, again)
+    assert "(asked again)" in memo(again)
 
 
 def _analysis(label: str) -> Analysis:
