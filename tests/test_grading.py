@@ -570,6 +570,38 @@ def test_hints_are_charged_as_the_case_says(tmp_path: Path, base: RuleBase, bund
         assert result.points == expected.total.points == 13 - 0.5 - 0.25
 
 
+def test_the_same_picks_with_hints_are_their_own_rows(
+    tmp_path: Path, base: RuleBase, bundled_cases: tuple[Case, ...]
+) -> None:
+    # The cells of one answer are remembered; hints change its credit, so they are part of the memo.
+    from imt_tutor.cases import load_cases
+    from imt_tutor.files import cases_dir
+    from imt_tutor.render import gradebook
+
+    private = tmp_path / "cases"
+    private.mkdir()
+    text = (cases_dir() / f"{LUNG}.yaml").read_text(encoding="utf-8")
+    (private / f"{LUNG}.yaml").write_text(text.replace("fictional: true\n", "fictional: true\nhint_penalty: 0.25\n", 1))
+    cases = load_cases(private, base.vocabulary)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    hooks = Hooks(row=gradebook.csv_rows)
+    with Batch(base, cases, rules_path=rules_dir(), engine_factory=lambda: BuiltinEngine(base), hooks=hooks) as made:
+        key = made.key(LUNG)[0]
+        first = key.questions[0]
+        answers = {q.qid: list(q.expected) for q in key.questions}
+        for student, hints in (("a", {}), ("b", {first.qid: 2}), ("c", {})):
+            data = {"student": student, "case": LUNG, "answers": answers, "hints": hints}
+            (folder / f"{student}.json").write_text(json.dumps(data), encoding="utf-8")
+        made.collect([folder])
+        credits = {}
+        for result in made.results():
+            assert result.row is not None
+            row = next(line for line in result.row.splitlines() if f",{first.qid}," in line)
+            credits[result.student] = row.split(",")[7]
+        assert credits == {"a": "1", "b": "0.5", "c": "1"}
+
+
 @given(st.lists(st.tuples(st.none() | st.text(), st.none() | st.text(), st.none() | st.text()), max_size=20))
 def test_the_text_spool_gives_back_what_it_was_given(records: list[tuple[str | None, str | None, str | None]]) -> None:
     # Rows, feedback and notes wait in spool files per process; lone surrogates and empty texts included.

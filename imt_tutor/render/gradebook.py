@@ -139,13 +139,14 @@ def _field(value: str) -> str:
     return value
 
 
-# The cells of one graded answer, by (stamp, question, picks): the same picks of the same key
-# always give the same cells, and a class repeats them a lot.
-_ANSWER_CELLS: dict[tuple[str, str, tuple[str, ...] | None], str] = {}
+# The cells of one graded answer, by (stamp, question, picks, hints used): the same picks of the
+# same key (with the same hints, which the case may charge for) always give the same cells, and a
+# class repeats them a lot.
+_ANSWER_CELLS: dict[tuple[str, str, tuple[str, ...] | None, int], str] = {}
 
 
 def _answer_cells(item: GradedSubmission, question: QuestionKey, answer: GradedAnswer) -> str:
-    memo = (item.stamp, answer.qid, answer.picks)
+    memo = (item.stamp, answer.qid, answer.picks, answer.hints)
     found = _ANSWER_CELLS.get(memo)
     if found is None:
         score = answer.score
