@@ -188,6 +188,33 @@ def test_an_error_while_writing_discards_the_temporary(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_text_utf8_cannot_encode_is_one_located_error_and_writes_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "out.md"
+    target.write_text("old", encoding="utf-8")
+    with pytest.raises(DataError) as excinfo:
+        write_atomic(target, "name: \udcff")
+    assert str(excinfo.value).startswith(f"{target}: cannot write file: the text holds ")
+    assert excinfo.value.code == "unwritable"
+    assert target.read_text(encoding="utf-8") == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.md"]
+
+
+def test_a_full_disk_while_writing_leaves_the_old_file_and_no_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "out.md"
+    target.write_text("old", encoding="utf-8")
+
+    def full(*args: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files.os, "write", full)
+    with pytest.raises(DataError, match="cannot write file: No space left on device"):
+        write_atomic(target, "new text")
+    assert target.read_text(encoding="utf-8") == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.md"]
+
+
 def test_writing_over_a_folder_or_into_a_missing_one(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="cannot write file: it is a folder"):
         write_atomic(tmp_path, "x")
