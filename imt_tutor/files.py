@@ -356,19 +356,6 @@ class FileLock:
         self.release()
 
 
-_UMASK: int | None = None
-
-
-def _file_mode() -> int:
-    """``0o666`` less the process's umask (what ``open()`` would give)."""
-    global _UMASK
-    if _UMASK is None:
-        current = os.umask(0o022)
-        os.umask(current)
-        _UMASK = current
-    return 0o666 & ~_UMASK
-
-
 def _sync_dir(directory: Path) -> None:
     if os.name != "posix":
         return
@@ -419,21 +406,36 @@ class AtomicWriter:
     def _error(self, error: OSError) -> DataError:
         return DataError(f"{self.what}: {error.strerror or error}", Location(str(self.path)), code="unwritable")
 
-    def _prepare(self) -> None:
+    def _create(self) -> int:
+        """The hidden temporary file beside the target (``.NAME.XXXXXXXX.tmp``), opened
+        for writing; created with the mode ``open()`` would give (the umask applies)."""
+        target = self.path
         if self.make_parents:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.path.is_dir():
-            raise IsADirectoryError(errno.EISDIR, "it is a folder", str(self.path))
+            target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "it is a folder", str(target))
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+        for _ in range(100):
+            tmp = os.path.join(target.parent, f".{target.name}.{os.urandom(4).hex()}.tmp")
+            try:
+                fd = os.open(tmp, flags, 0o666)
+            except FileExistsError:
+                continue
+            self.tmp = tmp
+            return fd
+        raise FileExistsError(errno.EEXIST, "no free temporary name", str(target))  # pragma: no cover
+
+    def _install(self) -> None:
+        """Rename the (closed) temporary file over the target."""
+        assert self.tmp is not None
+        os.replace(self.tmp, self.path)
+        self.tmp = None
+        if self.sync:
+            _sync_dir(self.path.parent)
 
     def open(self) -> IO[Any]:
-        target = self.path
         try:
-            self._prepare()
-            fd, self.tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-            try:
-                os.chmod(self.tmp, _file_mode())
-            except OSError:
-                pass
+            fd = self._create()
             if self.binary:
                 self.handle = os.fdopen(fd, "wb")
             else:
@@ -450,33 +452,16 @@ class AtomicWriter:
             if self.sync:
                 os.fsync(self.handle.fileno())
             self.handle.close()
-            os.replace(self.tmp, self.path)
-            self.tmp = None
-            if self.sync:
-                _sync_dir(self.path.parent)
+            self._install()
         except OSError as error:
             self.discard()
             raise self._error(error) from None
 
     def write_all(self, payload: bytes) -> None:
-        """Write ``payload`` as the whole file, atomically: what opening, writing
-        and committing do, in the fewest system calls (a batch writes thousands of
-        small files). The temporary file is created with the mode ``open()`` would
-        give (the process's umask applies), so it needs no ``chmod``."""
-        target = self.path
+        """Write ``payload`` as the whole file, atomically, without a stream (a
+        batch writes thousands of small files)."""
         try:
-            self._prepare()
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-            for _ in range(100):
-                tmp = os.path.join(target.parent, f".{target.name}.{os.urandom(4).hex()}.tmp")
-                try:
-                    fd = os.open(tmp, flags, 0o666)
-                except FileExistsError:
-                    continue
-                break
-            else:  # pragma: no cover - 100 random names, all taken
-                raise FileExistsError(errno.EEXIST, "no free temporary name", str(target))
-            self.tmp = tmp
+            fd = self._create()
             try:
                 view = memoryview(payload)
                 while view:
@@ -485,10 +470,7 @@ class AtomicWriter:
                     os.fsync(fd)
             finally:
                 os.close(fd)
-            os.replace(tmp, target)
-            self.tmp = None
-            if self.sync:
-                _sync_dir(target.parent)
+            self._install()
         except OSError as error:
             self.discard()
             raise self._error(error) from None

@@ -159,9 +159,13 @@ def test_write_atomic_text_and_bytes(tmp_path: Path) -> None:
 def test_written_files_get_the_usual_mode(tmp_path: Path) -> None:
     target = tmp_path / "out.txt"
     write_atomic(target, "x")
+    streamed = tmp_path / "streamed.txt"
+    with AtomicWriter(streamed) as out:
+        out.write("x")
     old = os.umask(0)
     os.umask(old)
     assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~old
+    assert stat.S_IMODE(streamed.stat().st_mode) == 0o666 & ~old
 
 
 def test_a_failed_rename_leaves_the_old_file_and_no_temporary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
