@@ -546,7 +546,8 @@ def test_a_transcript_of_run_is_graded_from_its_picks(invoke: Any, tmp_path: Pat
     assert {q["id"]: q["points"] for q in item["questions"] if q["answered"]} == saved  # the same points as run gave
 
 
-def test_hints_are_charged_as_the_case_says(tmp_path: Path, base: RuleBase, bundled_cases: tuple[Case, ...]) -> None:
+def _hint_charging_cases(tmp_path: Path, base: RuleBase) -> tuple[Case, ...]:
+    """The lung case as a private case that charges 0.25 a hint."""
     from imt_tutor.cases import load_cases
     from imt_tutor.files import cases_dir
 
@@ -554,7 +555,11 @@ def test_hints_are_charged_as_the_case_says(tmp_path: Path, base: RuleBase, bund
     private.mkdir()
     text = (cases_dir() / f"{LUNG}.yaml").read_text(encoding="utf-8")
     (private / f"{LUNG}.yaml").write_text(text.replace("fictional: true\n", "fictional: true\nhint_penalty: 0.25\n", 1))
-    cases = load_cases(private, base.vocabulary)
+    return load_cases(private, base.vocabulary)
+
+
+def test_hints_are_charged_as_the_case_says(tmp_path: Path, base: RuleBase, bundled_cases: tuple[Case, ...]) -> None:
+    cases = _hint_charging_cases(tmp_path, base)
     folder = tmp_path / "in"
     folder.mkdir()
     with Batch(base, cases, rules_path=rules_dir(), engine_factory=lambda: BuiltinEngine(base)) as made:
@@ -570,19 +575,13 @@ def test_hints_are_charged_as_the_case_says(tmp_path: Path, base: RuleBase, bund
         assert result.points == expected.total.points == 13 - 0.5 - 0.25
 
 
-def test_the_same_picks_with_hints_are_their_own_rows(
-    tmp_path: Path, base: RuleBase, bundled_cases: tuple[Case, ...]
-) -> None:
+def test_the_same_picks_with_hints_are_their_own_rows(tmp_path: Path, base: RuleBase) -> None:
     # The cells of one answer are remembered; hints change its credit, so they are part of the memo.
-    from imt_tutor.cases import load_cases
-    from imt_tutor.files import cases_dir
+    import csv
+
     from imt_tutor.render import gradebook
 
-    private = tmp_path / "cases"
-    private.mkdir()
-    text = (cases_dir() / f"{LUNG}.yaml").read_text(encoding="utf-8")
-    (private / f"{LUNG}.yaml").write_text(text.replace("fictional: true\n", "fictional: true\nhint_penalty: 0.25\n", 1))
-    cases = load_cases(private, base.vocabulary)
+    cases = _hint_charging_cases(tmp_path, base)
     folder = tmp_path / "in"
     folder.mkdir()
     hooks = Hooks(row=gradebook.csv_rows)
@@ -597,8 +596,8 @@ def test_the_same_picks_with_hints_are_their_own_rows(
         credits = {}
         for result in made.results():
             assert result.row is not None
-            row = next(line for line in result.row.splitlines() if f",{first.qid}," in line)
-            credits[result.student] = row.split(",")[7]
+            rows = [dict(zip(gradebook.CSV_COLUMNS, r, strict=True)) for r in csv.reader(result.row.splitlines())]
+            credits[result.student] = next(r["credit"] for r in rows if r["question"] == first.qid)
         assert credits == {"a": "1", "b": "0.5", "c": "1"}
 
 
