@@ -21,6 +21,7 @@ back in a message has its control characters escaped (:func:`printable`).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -657,6 +658,77 @@ def quick_submission(text: str, location: Location, cases: CaseIndex) -> Submiss
         if when is None:
             return None
     return Submission(top["student"].strip(), top["case"], tuple(picked), location, submitted_at, when)
+
+
+class _JsonObject(list):  # type: ignore[type-arg]
+    """A JSON object as :func:`quick_json_submission` reads it: its (key, value) pairs in
+    order (so a key written twice is seen), told apart from an array by its type."""
+
+
+# Anything but printable ASCII, tab, line feed and carriage return, and any backslash: such a
+# file may hold a string the loader refuses (a control character) or must look at (an escape).
+_JSON_NOT_QUICK = re.compile(rb"[^\t\n\r\x20-\x5b\x5d-\x7e]")
+
+
+def quick_json_submission(raw: bytes, location: Location, cases: CaseIndex) -> Submission | None:
+    """The submission of the usual JSON answers file, read with :func:`json.loads` and
+    checked in one pass, or ``None`` for anything else (the loader and
+    :func:`check_submission` then read it, and word every problem). The usual file is
+    printable ASCII without a backslash: one object with ``student``, ``case``, ``answers``
+    and optionally ``submitted_at``, each once; the case ID and every question ID as the
+    case writes them, and each answer a list of option IDs. What it gives is what loading
+    the file and checking it give (a hypothesis test in ``tests/test_answers.py`` checks
+    it), in a third of the time: the loader keeps where every value was written, and only a
+    problem needs that."""
+    if _JSON_NOT_QUICK.search(raw) is not None:
+        return None
+    try:
+        pairs = json.loads(raw, object_pairs_hook=_JsonObject)
+    except (ValueError, RecursionError):  # not JSON (the loader words why), too deep, too many digits
+        return None
+    if type(pairs) is not _JsonObject:
+        return None
+    top = dict(pairs)
+    if len(top) != len(pairs) or not top.keys() <= _QUICK_KEYS:
+        return None
+    student, case, answers = top.get("student"), top.get("case"), top.get("answers")
+    if type(student) is not str or student_problem(student) is not None:
+        return None
+    if type(case) is not str or case not in cases or type(answers) is not _JsonObject:
+        return None
+    submitted_at, when = None, None
+    stamp = top.get("submitted_at")
+    if stamp is not None:
+        if type(stamp) is not str:
+            return None
+        when = sortable_time(stamp)
+        if when is None:
+            return None
+        submitted_at = stamp.strip()
+    questions = cases.questions(case)
+    memo = cases.good_picks
+    picked: list[tuple[str, tuple[str, ...]]] = []
+    seen: set[str] = set()
+    for qid, value in answers:
+        options = questions.get(qid)
+        if options is None or qid in seen or type(value) is not list:
+            return None
+        seen.add(qid)
+        try:
+            written = (id(options), tuple(value))
+        except TypeError:  # an object or an array among the picks
+            return None
+        picks = memo.get(written)
+        if picks is None:
+            if not all(type(item) is str for item in value):
+                return None
+            picks = _good(value, options)
+            if picks is None:
+                return None
+            if sum(map(len, value)) <= _MEMO_CHARS:
+                _remember(memo, written, picks)
+        picked.append((qid, picks))
+    return Submission(student.strip(), case, tuple(picked), location, submitted_at, when)
 
 
 def is_transcript(data: Any) -> bool:

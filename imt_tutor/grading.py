@@ -53,8 +53,8 @@ from .answers import (
     check_submission,
     is_transcript,
     iter_json_lines,
-    load_answer_data,
     printable,
+    quick_json_submission,
     quick_submission,
     sortable_time,
     student_problem,
@@ -63,7 +63,7 @@ from .errors import DataError, DataErrors, Location, did_you_mean
 from .explain import CONTRADICTED
 from .feedback import CaseKey, GradedAnswer, GradedCase, QuestionKey, build_key, grade
 from .files import read_capped
-from .loading import MAX_BYTES, YamlList, YamlMap, load_yaml_text
+from .loading import MAX_BYTES, YamlList, YamlMap, load_json_text, load_yaml_text
 from .models import Case, RuleBase
 from .scoring import CaseScore
 from .transcript import transcript_from_data
@@ -645,8 +645,13 @@ def read_submissions(path: str, index: CaseIndex) -> tuple[list[Submission], lis
                     subs.append(check_submission(item, item.location, cases=index))
                 except DataError as error:
                     problems += _reported(error, path)
-        elif suffix == ".json":
-            data = load_answer_data(path)
+        elif suffix == ".json":  # the usual file at once, anything else loaded and checked
+            raw = read_capped(path, MAX_BYTES)
+            quick = quick_json_submission(raw, Location(path, 1, 1), index)
+            if quick is not None:
+                subs.append(quick)
+                return subs, problems
+            data = load_json_text(raw, path)
             if is_transcript(data):
                 subs.append(_transcript_submission(data, path, index))
             else:

@@ -4,7 +4,9 @@ checked field by field, every problem at once, located, escaped."""
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,6 +24,7 @@ from imt_tutor.answers import (
     load_answer_data,
     load_answers,
     printable,
+    quick_json_submission,
     quick_submission,
     sortable_time,
 )
@@ -522,6 +525,98 @@ def test_what_is_read_at_once_is_what_loading_and_checking_give(index: CaseIndex
     quick = quick_submission(text, QUICK_TOP, index)
     if quick is not None:  # anything else is left to the loader and the checker, which word its problems
         assert quick == _general(text, index), text
+
+
+QUICK_JSON_TOP = Location("in/a.json", 1, 1)
+
+
+def _general_json(raw: bytes, index: CaseIndex) -> Submission | DataError:
+    try:
+        return check_submission(load_json_text(raw, "in/a.json"), QUICK_JSON_TOP, cases=index)
+    except DataError as error:
+        return error
+
+
+def test_the_usual_json_file_is_read_at_once_as_the_loader_and_checker_read_it(index: CaseIndex) -> None:
+    questions = index.questions(LUNG)
+    qids = list(questions)
+    data = {
+        "student": " A. Student ",
+        "case": LUNG,
+        "submitted_at": "2026-03-02T09:30:00Z",
+        "answers": {qids[0]: [questions[qids[0]][0].upper(), f" {questions[qids[0]][1]}"], qids[1]: []},
+    }
+    raw = json.dumps(data, indent=2).encode()
+    quick = quick_json_submission(raw, QUICK_JSON_TOP, index)
+    assert quick is not None
+    assert quick == _general_json(raw, index)
+    assert quick.student == "A. Student" and quick.when is not None
+    assert quick.answers == ((qids[0], questions[qids[0]][:2]), (qids[1], ()))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"student": "ana", "student": "bo", "case": "%s", "answers": {}}',  # a key twice
+        '{"student": "ana", "case": "%s", "answers": {"q": [], "q": []}}',
+        '{"student": "ana", "case": "%s", "answers": {}, "hints": {}}',  # a key it leaves to the checker
+        '{"student": "an\\u0007a", "case": "%s", "answers": {}}',  # an escape
+        '{"student": "ana\x7f", "case": "%s", "answers": {}}',  # a control character
+        '{"student": "Zo\u00eb", "case": "%s", "answers": {}}',  # not ASCII
+        '[{"student": "ana", "case": "%s", "answers": {}}]',  # not an object
+        '{"student": "ana", "case": "%s", "answers": {}, "submitted_at": NaN}',
+        '{"student": "ana", "case": "%s", "answers": [["x", 1]]}',  # pairs in an array, not an object
+        '{"student": "ana", "case": "%s", "answers": {}',  # not JSON
+    ],
+)
+def test_other_json_files_are_left_to_the_loader_and_checker(index: CaseIndex, text: str) -> None:
+    assert quick_json_submission((text % LUNG).encode(), QUICK_JSON_TOP, index) is None
+
+
+_JSON_ODD = [1, 2.5, True, None, "", "  ", "=SUM(1)", "-x", {"a": "b"}, ["x"], "\u00e9", "soon"]
+
+
+@st.composite
+def _json_answers_texts(draw: st.DrawFn, index: CaseIndex) -> bytes:
+    """JSON answers files near the usual one: odd values, case IDs, times, keys, picks, layout."""
+    questions = index.questions(LUNG)
+
+    def odd(usual: Any) -> Any:
+        return usual if draw(st.integers(0, 19)) else draw(st.sampled_from(_JSON_ODD))
+
+    top: dict[str, Any] = {
+        "student": odd(draw(st.sampled_from(["Ana", " ana lee ", "s0001", "O'Brien", 'say "hi"']))),
+        "case": odd(draw(st.sampled_from([*[LUNG] * 6, LUNG.upper(), f" {LUNG}", "no-such-case"]))),
+    }
+    if draw(st.booleans()):
+        top["submitted_at"] = odd(draw(st.sampled_from(["2026-03-02T09:30:00Z", "2026-03-02 09:30+01:00", "x"])))
+    answers: dict[str, Any] = {}
+    for qid in draw(st.lists(st.sampled_from(list(questions)), max_size=6)):
+        options = list(questions[qid])
+        picks = draw(st.lists(st.sampled_from(options), max_size=4, unique=draw(st.integers(0, 4)) > 0))
+        shown = [
+            p if draw(st.integers(0, 9)) else draw(st.sampled_from([p.upper(), f" {p}", "unknown_option", 3]))
+            for p in picks
+        ]
+        key = qid if draw(st.integers(0, 19)) else draw(st.sampled_from([qid.upper(), "no.such-question", f" {qid}"]))
+        answers[key] = odd(shown)
+    top["answers"] = odd(answers)
+    if draw(st.integers(0, 9)) == 0:
+        top[draw(st.sampled_from(["hints", "extra", "format", "because"]))] = draw(st.sampled_from([{}, 1, "x"]))
+    keys = list(top)
+    if draw(st.booleans()):
+        keys = [keys[-1], *keys[:-1]]
+    text = json.dumps({k: top[k] for k in keys}, indent=draw(st.sampled_from([None, 1, 2])))
+    return text.encode("utf-8")
+
+
+@given(data=st.data())
+@settings(max_examples=600, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_what_json_read_at_once_gives_is_what_loading_and_checking_give(index: CaseIndex, data: st.DataObject) -> None:
+    raw = data.draw(_json_answers_texts(index))
+    quick = quick_json_submission(raw, QUICK_JSON_TOP, index)
+    if quick is not None:  # anything else is left to the loader and the checker, which word its problems
+        assert quick == _general_json(raw, index), raw
 
 
 def test_a_padded_answer_is_checked_but_not_remembered(index: CaseIndex) -> None:
