@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .. import DISCLAIMER
-from ..feedback import GradedAnswer, QuestionKey
+from ..feedback import GradedAnswer, GradedCase, QuestionKey
 from ..grading import CANVAS_FORBIDDEN, CANVAS_STUDENT_COLUMNS, GradedSubmission, StudentTotal, number_text
 from ..scoring import Deduction
 
@@ -170,6 +170,25 @@ def _answer_cells(item: GradedSubmission, question: QuestionKey, answer: GradedA
     return found
 
 
+# The cells of every question of a graded case, by the graded case itself: the batch hands out one
+# GradedCase object for each distinct whole answer set, and a class repeats those too (every right
+# one, say). Each entry holds its GradedCase, so an id is not reused while it is here; the stamp
+# tells the key it was written with.
+_CASE_CELLS: dict[int, tuple[GradedCase, str, list[str]]] = {}
+
+
+def _case_cells(item: GradedSubmission) -> list[str]:
+    graded = item.graded
+    found = _CASE_CELLS.get(id(graded))
+    if found is not None and found[0] is graded and found[1] == item.stamp:
+        return found[2]
+    cells = [_answer_cells(item, q, a) for q, a in _pairs(item)]
+    if len(_CASE_CELLS) >= 256:
+        _CASE_CELLS.clear()
+    _CASE_CELLS[id(graded)] = (graded, item.stamp, cells)
+    return cells
+
+
 def csv_rows(item: GradedSubmission) -> str:
     """One row per question of the case (unanswered ones too: credit 0),
     exactly as ``csv.writer`` writes them."""
@@ -184,7 +203,7 @@ def csv_rows(item: GradedSubmission) -> str:
             item.stamp,
         )
     )
-    return "".join(f"{head}{_answer_cells(item, q, a)},{tail}\r\n" for q, a in _pairs(item))
+    return "".join([f"{head}{cells},{tail}\r\n" for cells in _case_cells(item)])
 
 
 # --------------------------------------------------------------------- JSON Lines: one object per submission

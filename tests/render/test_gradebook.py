@@ -118,6 +118,61 @@ def test_csv_one_row_per_question_field_by_field(batch: Batch) -> None:
     assert len(wrong) == 1 and "(" in wrong[0][deductions]  # the rule that argues against the pick
 
 
+def _csv_reference(item: GradedSubmission) -> str:
+    """What csv.writer writes for a graded submission, cell by cell, remembering nothing."""
+    lines = []
+    for question, answer in zip(item.key.questions, item.graded.answers, strict=True):
+        score = answer.score
+        lines.append(
+            gradebook.csv_line(
+                [
+                    item.student,
+                    item.case,
+                    answer.qid,
+                    question.number,
+                    ";".join(answer.picks or ()),
+                    ";".join(question.expected),
+                    ";".join(question.accepted),
+                    gradebook.number_text(score.points),
+                    1,
+                    question.weight,
+                    "; ".join(gradebook._deduction_cell(d) for d in score.deductions),
+                    gradebook.number_text(item.points),
+                    gradebook.number_text(item.max_points),
+                    item.submitted_at or "",
+                    item.source,
+                    item.stamp,
+                ]
+            )
+        )
+    return "".join(lines)
+
+
+@given(data=st.data())
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_csv_rows_are_what_csv_writer_writes_for_any_answers_and_key(batch: Batch, data: st.DataObject) -> None:
+    # The rows are remembered by answer and by graded case; what comes out must not depend on that.
+    case = data.draw(st.sampled_from([LUNG, "liver-unresectable-alk-positive"]))
+    key = key_of(batch, case)
+    answers: dict[str, tuple[str, ...]] = {}
+    for question in key.questions:  # answer sets that repeat (right, all, none) and ones that do not
+        kind = data.draw(st.sampled_from(["right", "all", "none", "none", "some"]))
+        if kind == "right":
+            answers[question.qid] = question.expected
+        elif kind == "all":
+            answers[question.qid] = question.option_ids
+        elif kind == "some":
+            answers[question.qid] = tuple(data.draw(st.lists(st.sampled_from(question.option_ids), unique=True)))
+    item = graded(batch, data.draw(st.sampled_from(["ana", 'Doe, "Jane"'])), case, answers)
+    assert gradebook.csv_rows(item) == _csv_reference(item)
+    # The same graded case under another key (its stamp says so): the new key's numbers and weights.
+    reweighted = dataclasses.replace(
+        key, questions=tuple(dataclasses.replace(q, weight=q.weight + 1, number=q.number + 10) for q in key.questions)
+    )
+    other = dataclasses.replace(item, key=reweighted, stamp=f"{item.stamp}-other")
+    assert gradebook.csv_rows(other) == _csv_reference(other)
+
+
 # --------------------------------------------------------------------- JSON Lines
 
 
