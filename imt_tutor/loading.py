@@ -69,6 +69,7 @@ from imt_tutor.plain_yaml import NUMBER_START, mark_of, parse_plain
 __all__ = [
     "MAX_BYTES",
     "MAX_DEPTH",
+    "PLAIN_ASCII_BYTES",
     "YamlList",
     "YamlMap",
     "dump_yaml",
@@ -715,12 +716,16 @@ def _may_read_differently(text: str) -> bool:
     )
 
 
+#: Printable ASCII, tab, line feed and carriage return.
+PLAIN_ASCII_BYTES = bytes(range(0x20, 0x7F)) + b"\t\n\r"
+
+
 def _plain_ascii(text: str) -> bool:
     """Whether ``text`` is ASCII with no control character but tab, line feed and
     carriage return: then neither of the two character checks of :func:`_load_str`
     can match (each is a regular expression search, a few microseconds a kilobyte;
-    this is a fraction of one)."""
-    return text.isascii() and text.replace("\n", "").replace("\t", "").replace("\r", "").isprintable()
+    deleting the plain bytes and finding none left is a fraction of one)."""
+    return text.isascii() and not text.encode("ascii").translate(None, PLAIN_ASCII_BYTES)
 
 
 def reads_plainly(text: str) -> bool:
