@@ -659,8 +659,12 @@ def read_submissions(path: str, index: CaseIndex) -> tuple[list[Submission], lis
         else:  # YAML: the usual answers file at once, anything else loaded and checked
             raw = read_capped(path, MAX_BYTES)
             top = Location(path, 1, 1)
-            quick = quick_submission(raw.decode("ascii"), top, index) if raw.isascii() else None
-            subs.append(quick or check_submission(load_yaml_text(raw, path), top, cases=index))
+            if raw.isascii():  # the text itself goes on to the loader: its lines are found once
+                text = raw.decode("ascii")
+                quick = quick_submission(text, top, index)
+                subs.append(quick or check_submission(load_yaml_text(text, path), top, cases=index))
+            else:
+                subs.append(check_submission(load_yaml_text(raw, path), top, cases=index))
     except DataError as error:
         problems += _reported(error, path)
     problems.sort(key=lambda p: (p.line, p.column))  # in the order of the file

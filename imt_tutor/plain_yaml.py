@@ -37,7 +37,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["LINES", "NOT_STRINGS", "NUMBER_START", "WORD", "Mark", "mark_of", "parse_plain"]
+__all__ = ["LINES", "NOT_STRINGS", "NUMBER_START", "WORD", "Mark", "lines_of", "mark_of", "parse_plain"]
 
 # Any of these anywhere: not the subset (tabs, other line ends, a BOM inside).
 _OUTSIDE = re.compile("[\t\r\x85\u2028\u2029\ufeff]")
@@ -51,6 +51,23 @@ LINES = re.compile(
     r"^( *)(?:([A-Za-z_][A-Za-z0-9_.-]*):(?:( +)(.*))?|(- +)(.*)|(?:#.*)?)$",
     re.ASCII | re.MULTILINE,
 )
+_last_lines: tuple[object, list[tuple[str, ...]]] = (object(), [])  # no text yet
+
+
+def lines_of(text: str) -> list[tuple[str, ...]]:
+    """``LINES.findall(text)``, found once for the text last asked about: a file
+    outside the usual shape is scanned by :func:`imt_tutor.answers.quick_submission`
+    and then by :func:`parse_plain` (the text itself is kept, so it is that very
+    string, never another at the same address)."""
+    global _last_lines
+    last = _last_lines
+    if last[0] is text:
+        return last[1]
+    found = LINES.findall(text)
+    _last_lines = (text, found)
+    return found
+
+
 # A plain one-line scalar in block context (no ': ', no trailing ':').
 _PLAIN = re.compile(r"[A-Za-z0-9_](?:[^#\[\]{}:]|:(?! |$))*")
 _SINGLE = re.compile(r"'([^']*)'")
@@ -139,7 +156,7 @@ def parse_plain(
     if ("\t" in text or "\r" in text) if text.isascii() else _OUTSIDE.search(text) is not None:
         return None
     # Every line at once (one tuple a line, in order: its number is its index), or not the subset.
-    lines = LINES.findall(text)
+    lines = lines_of(text)
     if len(lines) != text.count("\n") + 1:
         return None
     stack: list[_Frame] = []

@@ -328,3 +328,19 @@ def test_a_loaded_document_is_freed_without_the_cycle_collector(load: Any, text:
     finally:
         if was:
             gc.enable()
+
+
+def test_the_lines_found_are_those_of_the_text_asked_about() -> None:
+    # lines_of keeps the lines of the last text (quick_submission and parse_plain scan one text
+    # in turn): another text, even an equal one built anew, gets its own.
+    from imt_tutor.plain_yaml import LINES, lines_of
+
+    first = "student: ana\ncase: x\n"
+    second = "".join(["student: bo\n", "answers:\n"])
+    assert lines_of(first) == LINES.findall(first)
+    assert lines_of(first) is lines_of(first)
+    assert lines_of(second) == LINES.findall(second)
+    again = "".join(["student: ana\n", "case: x\n"])
+    assert again == first and again is not first
+    assert lines_of(again) == LINES.findall(first)
+    assert lines_of(first) == LINES.findall(first) and lines_of("") == LINES.findall("")
