@@ -10,7 +10,6 @@ never name command-line options.
 
 from __future__ import annotations
 
-import difflib
 import heapq
 import re
 from collections import OrderedDict
@@ -213,6 +212,8 @@ class Suggester:
         else:
             candidates = [c for c in self._near(word) if _close_enough(size, len(c))]
         self.compared += len(candidates)
+        import difflib  # here: only a problem asks for a did-you-mean (and a batch reads mostly good files)
+
         close = difflib.get_close_matches(word, candidates, n=1, cutoff=_CUTOFF)
         if close:
             return close[0]

@@ -66,7 +66,6 @@ from .files import read_capped
 from .loading import MAX_BYTES, YamlList, YamlMap, load_json_text, load_yaml_text
 from .models import Case, RuleBase
 from .scoring import CaseScore
-from .transcript import transcript_from_data
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -588,6 +587,8 @@ _Row = tuple[str, str, str | None, str | None, str, float, float, float, str, st
 def _transcript_submission(data: YamlMap, path: str, index: CaseIndex) -> Submission:
     """A transcript of ``run`` as a submission: its student, case and picks,
     checked against the case as it is now (its own points are not used)."""
+    from .transcript import transcript_from_data  # here: a batch holds few transcripts, if any
+
     transcript = transcript_from_data(data, path)
     problems: list[DataError] = []
     student = transcript.student

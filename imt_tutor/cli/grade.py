@@ -18,7 +18,9 @@ from ..cases import load_cases
 from ..engines import engine_label, make_engine
 from ..files import AtomicWriter, write_atomic
 from ..grading import (
+    Analysis,
     Batch,
+    GradedSubmission,
     Hooks,
     ItemAnalysis,
     Reported,
@@ -28,9 +30,8 @@ from ..grading import (
     load_roster,
     per_student,
 )
+from ..models import RuleBase
 from ..render import gradebook
-from ..render.markdown import FeedbackMarkdown, item_analysis_markdown
-from ..render.report_html import item_analysis_html
 from . import CONTEXT, MAX_PROBLEMS_PER_FILE, more_problems_line
 from .common import CASES_DIR_OPTION, State, cases_folder
 
@@ -92,6 +93,23 @@ class _Progress:
         self.flush()
         self.stack.close()
         self.bar = None
+
+
+def _feedback_renderer(base: RuleBase) -> Callable[[GradedSubmission], str]:
+    from ..render.markdown import FeedbackMarkdown  # here: only --feedback-dir needs it (and its import time)
+
+    return FeedbackMarkdown(base.vocabulary)
+
+
+def _report_text(data: Analysis, html: bool) -> str:
+    """The item analysis as an HTML page or as Markdown (imported only for --report)."""
+    if html:
+        from ..render.report_html import item_analysis_html
+
+        return item_analysis_html(data)
+    from ..render.markdown import item_analysis_markdown
+
+    return item_analysis_markdown(data)
 
 
 def _check_usage(fmt: str, roster: Path | None, assignment: str | None, assignment_id: int | None) -> None:
@@ -304,7 +322,7 @@ def grade_command(
     row_hook = {"csv": gradebook.csv_rows, "jsonl": gradebook.jsonl_line}.get(fmt)
     hooks = Hooks(
         row=row_hook,
-        feedback=FeedbackMarkdown(base.vocabulary) if feedback_dir is not None else None,
+        feedback=_feedback_renderer(base) if feedback_dir is not None else None,
         note=gradebook.moodle_note if fmt == "moodle" else None,
     )
 
@@ -386,7 +404,7 @@ def grade_command(
         if analysis is not None and report_handle is not None and report is not None:
             data = analysis.finish()
             html = report.suffix.lower() in (".html", ".htm")
-            report_handle.write(item_analysis_html(data) if html else item_analysis_markdown(data))
+            report_handle.write(_report_text(data, html))
         if fmt == "canvas":
             notes.insert(0, "stamps: " + ", ".join(f"{c} {batch.key(c)[1]}" for c in batch.assignment_cases()))
         graded = batch.graded_count

@@ -27,7 +27,6 @@ from __future__ import annotations
 import copy
 import functools
 import itertools
-import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -75,6 +74,8 @@ def _durable() -> tuple[ModuleType, ModuleType] | None:
         from durable import engine
     except (ImportError, OSError):
         return None
+    import logging  # here: only an engine that loads durable_rules needs it (and its import time)
+
     # durable logs some action failures through 'durable'; they are raised here instead,
     # so keep the logging module's last-resort handler from printing them to stderr.
     logging.getLogger("durable").addHandler(logging.NullHandler())
