@@ -40,6 +40,7 @@ import stat
 import tempfile
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -68,7 +69,7 @@ from .models import Case, RuleBase
 from .scoring import CaseScore
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 __all__ = [
     "CANVAS_FORBIDDEN",
@@ -442,12 +443,15 @@ class _Grader:
         # set again and again (every right one, say).
         self._whole = BoundedMemo(_TOTALS_CACHE_LIMIT)
         self.spool_folder: str | None = None  # where each process's _Spool goes (set by the batch)
+        # What a forked worker does first, while the parent still finds the files (set by the batch).
+        self.prepare: Callable[[], None] | None = None
         self._spool: _Spool | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         # What a spawned worker receives: the keys, not the batch that builds them.
         state = dict(self.__dict__)
         state["build"] = None
+        state["prepare"] = None
         state["_spool"] = None
         return state
 
@@ -680,6 +684,15 @@ _WORKER: _Grader | None = None
 def _init_worker(grader: _Grader) -> None:
     global _WORKER
     _WORKER = grader
+    if grader.prepare is not None:
+        try:
+            grader.prepare()
+        except Exception:  # the first key raises it again, where it is reported
+            pass
+
+
+def _ready() -> None:
+    """Nothing: submitted once, it has the pool start its workers."""
 
 
 def _process(grader: _Grader, number: int, path: str) -> _FileResult:
@@ -770,6 +783,7 @@ class Batch:
         self.keys: dict[str, tuple[CaseKey, str, float]] = {}
         self.grader = _Grader(self.index, self.keys, self.hooks, analyse, self.key)
         self.grader.spool_folder = self._folder
+        self.grader.prepare = self._open_engine
         self._texts = _SpoolReader(self._folder)
         self._engine: Any = None
         self._label = ""
@@ -804,17 +818,21 @@ class Batch:
         use: one inference per stage of the case, here and never again."""
         found = self.keys.get(case_id)
         if found is None:
-            if self._engine is None:
-                self._engine = self.engine_factory()
-                self._label = self.engine_label(getattr(self._engine, "name", "?"))
-            if self._rules is None:
-                self._rules = _rule_files(self.rules_path)
+            self._open_engine()
             case = self.index.cases[case_id]
             key = build_key(self.base, self._engine, case)
             case_stamp = stamp(self._rules, read_capped(case.path, 16 * 1024 * 1024), __version__, self._label)
             maximum = self.grader.grade_all(key, {}).total.max_points
             found = self.keys[case_id] = (key, case_stamp, maximum)
         return found
+
+    def _open_engine(self) -> None:
+        """The engine that builds the keys, and the rule files their stamps hash (once)."""
+        if self._engine is None:
+            self._engine = self.engine_factory()
+            self._label = self.engine_label(getattr(self._engine, "name", "?"))
+        if self._rules is None:
+            self._rules = _rule_files(self.rules_path)
 
     def build_keys(self) -> None:
         """Every case's key (before worker processes start, which inherit them)."""
@@ -946,13 +964,32 @@ class Batch:
         """Find, read, check and grade every file (``on_progress`` after each
         chunk, with how many files it held), store every submission, report
         every problem (in file order), then settle duplicates."""
+        with ExitStack() as stack:
+            self._collect(paths, on_problem, on_progress, on_start, stack)
+        self._settle_duplicates(on_problem)
+
+    def _collect(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        on_problem: Callable[[Reported], None],
+        on_progress: Callable[[int], None],
+        on_start: Callable[[int], None],
+        stack: ExitStack,
+    ) -> None:
+        pool = None
+        if self.jobs > 1 and _can_fork():
+            # Forked workers start now and open their engine while the files are found; each builds
+            # the keys it needs itself (in parallel, from an engine of its own: no engine, and so none
+            # of its threads, is alive in the parent when they fork), and the parent only those it
+            # needs after them (item analysis, points possible).
+            pool = stack.enter_context(self._pool())
         self._discover(paths)
         parallel = self.jobs > 1 and self.files >= PARALLEL_MIN_FILES
-        if parallel and not _can_fork():
+        if not parallel and pool is not None:
+            pool.shutdown()  # too few files to be worth the workers: this process grades them
+        if parallel and pool is None:
             self.build_keys()  # spawned workers get the keys, never the batch that builds them
-        # Forked workers build the keys they need themselves (in parallel, from an engine of their
-        # own: no engine, and so none of its threads, is alive in the parent when they fork), and the
-        # parent only those it needs after them (item analysis, points possible).
+            pool = stack.enter_context(self._pool())
         on_start(self.files)
         for problem in self.walk_problems:
             self.problems += 1
@@ -976,32 +1013,35 @@ class Batch:
 
         self.db.execute("BEGIN")
         if parallel:
-            self._collect_parallel(take)
+            assert pool is not None
+            self._collect_parallel(pool, take)
         else:
             for chunk in self._chunks():
                 take([_process(self.grader, number, path) for number, path in chunk])
                 self.grader.flush()
         self.db.execute("CREATE INDEX subs_by_student ON subs (student, case_id, file, id)")
         self.db.execute("COMMIT")
-        self._settle_duplicates(on_problem)
 
-    def _collect_parallel(self, take: Callable[[list[_FileResult]], None]) -> None:
+    def _pool(self) -> ProcessPoolExecutor:
+        """``jobs`` worker processes, started (a context manager: it waits for them at its end)."""
         import multiprocessing  # here: a batch of one process never needs it (nor its import time)
         from concurrent.futures import ProcessPoolExecutor
 
         assert self._engine is None, "no engine (nor its threads) may be alive when workers fork"
         context = multiprocessing.get_context("fork" if _can_fork() else "spawn")
         gc.freeze()  # forked workers share the loaded rules and keys, never copying them for the collector
-        with ProcessPoolExecutor(
-            self.jobs, mp_context=context, initializer=_init_worker, initargs=(self.grader,)
-        ) as pool:
-            pending: deque[Future[list[_FileResult]]] = deque()
-            for chunk in self._chunks():
-                pending.append(pool.submit(_process_chunk, chunk))
-                while len(pending) >= 3 * self.jobs:
-                    take(pending.popleft().result())
-            while pending:
+        pool = ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_init_worker, initargs=(self.grader,))
+        pool.submit(_ready)  # the workers start now, not at the first chunk
+        return pool
+
+    def _collect_parallel(self, pool: ProcessPoolExecutor, take: Callable[[list[_FileResult]], None]) -> None:
+        pending: deque[Future[list[_FileResult]]] = deque()
+        for chunk in self._chunks():
+            pending.append(pool.submit(_process_chunk, chunk))
+            while len(pending) >= 3 * self.jobs:
                 take(pending.popleft().result())
+        while pending:
+            take(pending.popleft().result())
 
     def _settle_duplicates(self, on_problem: Callable[[Reported], None]) -> None:
         groups = self.db.execute(

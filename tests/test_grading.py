@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from imt_tutor.answers import CaseIndex
 from imt_tutor.engines.builtin import BuiltinEngine
+from imt_tutor.errors import EngineError
 from imt_tutor.feedback import CaseKey, build_key, grade_case
 from imt_tutor.files import rules_dir
 from imt_tutor.grading import (
@@ -30,6 +31,7 @@ from imt_tutor.grading import (
     Hooks,
     ItemAnalysis,
     Reported,
+    _can_fork,
     _Grader,
     _Spool,
     _SpoolReader,
@@ -39,6 +41,7 @@ from imt_tutor.grading import (
     stamp,
 )
 from imt_tutor.models import Case, RuleBase
+from imt_tutor.render import gradebook
 from imt_tutor.transcript import load_transcript
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -306,6 +309,59 @@ def test_reruns_are_byte_identical_and_jobs_2_matches_jobs_1(tmp_path: Path, key
         outputs.append(files)
     assert len(outputs[0]) == 2 + PARALLEL_MIN_FILES + 50
     assert outputs[0] == outputs[1] == outputs[2]
+
+
+def _collected(batch: Batch, folder: Path) -> list[tuple[Any, ...]]:
+    problems: list[str] = []
+    batch.collect([folder], on_problem=lambda p: problems.append(str(p)))
+    return [(r.student, r.case, r.points, r.source, r.row) for r in batch.results()] + [tuple(problems)]
+
+
+@pytest.mark.parametrize("count", [PARALLEL_MIN_FILES - 1, PARALLEL_MIN_FILES])
+def test_two_jobs_grade_as_one_below_and_at_the_worker_threshold(
+    tmp_path: Path, base: RuleBase, bundled_cases: tuple[Case, ...], keys: dict[str, CaseKey], count: int
+) -> None:
+    # With --jobs 2 the workers start before the files are counted; below the threshold they are
+    # stopped and this process grades every file, as with one job.
+    folder = tmp_path / "class"
+    write_class(folder, keys, count - 1)
+    (folder / "broken.yaml").write_text("student: [\n", encoding="utf-8")
+    results = []
+    for jobs in (1, 2):
+        with Batch(
+            base,
+            bundled_cases,
+            rules_path=rules_dir(),
+            engine_factory=lambda: BuiltinEngine(base),
+            jobs=jobs,
+            hooks=Hooks(row=gradebook.csv_rows),
+        ) as made:
+            results.append(_collected(made, folder))
+            assert made.files == count
+    assert results[0] == results[1]
+    assert len(results[0]) == count  # every good file's submission, and the one file's problems
+    assert "broken.yaml:2:1: invalid YAML" in results[0][-1][0]
+
+
+class _NoEngine(EngineError):
+    pass
+
+
+def _failing_engine() -> Any:
+    raise _NoEngine("this engine cannot start")
+
+
+@pytest.mark.skipif(not _can_fork(), reason="forked workers open their engine as they start")
+def test_an_engine_that_fails_in_the_workers_is_its_own_error(
+    tmp_path: Path, base: RuleBase, bundled_cases: tuple[Case, ...], keys: dict[str, CaseKey]
+) -> None:
+    # Workers open the engine as they start; if that fails, the error is the engine's (raised again
+    # by the first key), never a broken pool.
+    folder = tmp_path / "class"
+    write_class(folder, keys, PARALLEL_MIN_FILES)
+    with Batch(base, bundled_cases, rules_path=rules_dir(), engine_factory=_failing_engine, jobs=2) as made:
+        with pytest.raises(_NoEngine, match="cannot start"):
+            made.collect([folder])
 
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
