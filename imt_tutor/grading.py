@@ -1121,12 +1121,23 @@ class Batch:
             name, row_at, row_len, texts_at, lengths = row[8:]
             yield Result(*row[:8], texts.row(name, row_at, row_len), *texts.others(name, texts_at, lengths))
 
-    def write_rows(self, out: IO[str], on_result: Callable[[Result], None] = lambda result: None) -> None:
+    def _stored_rows(self) -> Iterator[tuple[Any, ...]]:
+        """(spool, row_at, row_len) of what :meth:`_stored` yields, in its order."""
+        cursor = self.db.execute(
+            "SELECT spool, row_at, row_len FROM subs WHERE excluded = 0 ORDER BY student, case_id, file, id"
+        )
+        while True:
+            rows = cursor.fetchmany(1024)
+            if not rows:
+                return
+            yield from rows
+
+    def write_rows(self, out: IO[str], on_result: Callable[[Result], None] | None = None) -> None:
         """Write the gradebook row of every result (in the order of :meth:`results`) to ``out``,
         a UTF-8 text file, as the bytes stored (to its binary buffer: never decoded and encoded
-        again), and pass each result (its ``row`` left out) to ``on_result``. Rows stored one
-        after another (files read in the order their students sort in) are copied in pieces of
-        up to 1 MiB, not one by one."""
+        again), and pass each result (its ``row`` left out) to ``on_result``, if given. Rows stored
+        one after another (files read in the order their students sort in) are copied in pieces
+        of up to 1 MiB, not one by one."""
         texts = self._texts
         out.flush()
         raw: IO[bytes] = out.buffer  # type: ignore[attr-defined]
@@ -1139,9 +1150,11 @@ class Batch:
                 raw.write(data)
 
         pending: tuple[str, int, int] | None = None  # a run of rows: spool, start, end
-        for row in self._stored():
-            name, row_at, row_len, texts_at, lengths = row[8:]
-            on_result(Result(*row[:8], None, *texts.others(name, texts_at, lengths)))
+        if on_result is None:
+            places: Iterator[tuple[Any, ...]] = self._stored_rows()
+        else:
+            places = self._placed(on_result)
+        for name, row_at, row_len in places:
             if row_len is None:
                 continue
             if (
@@ -1157,6 +1170,14 @@ class Batch:
             pending = (name, row_at, row_at + row_len)
         if pending is not None:
             copy(*pending)
+
+    def _placed(self, on_result: Callable[[Result], None]) -> Iterator[tuple[Any, ...]]:
+        """(spool, row_at, row_len) of each stored result, passing the result on first."""
+        texts = self._texts
+        for row in self._stored():
+            name, row_at, row_len, texts_at, lengths = row[8:]
+            on_result(Result(*row[:8], None, *texts.others(name, texts_at, lengths)))
+            yield name, row_at, row_len
 
 
 def _has_surrogate(data: bytes) -> bool:

@@ -734,9 +734,14 @@ def test_rows_are_copied_as_stored_in_sorted_order(
                     made.write_rows(handle, lambda result: seen.append(result.student))
                 return
             made.write_rows(handle, lambda result: seen.append(result.student))
+        alone = tmp_path / "alone.csv"  # with nothing to pass the results to: the same bytes
+        with open(alone, "w", encoding="utf-8", newline="") as handle:
+            handle.write("head\r\n")
+            made.write_rows(handle)
         expected = [f"{r.student},{r.points}\r\n" for r in made.results()]
     assert seen == [f"s{n:04d}" for n in range(6)]
     assert out.read_bytes() == ("head\r\n" + "".join(expected)).encode("utf-8")
+    assert alone.read_bytes() == out.read_bytes()
 
 
 @pytest.mark.parametrize(("first", "second"), [("a.yaml", "z/x.yaml"), ("z.yaml", "a/x.yaml")])

@@ -386,7 +386,7 @@ def grade_command(
         if fmt == "csv":
             handle.write(gradebook.csv_header())
         if fmt in ("csv", "jsonl"):
-            batch.write_rows(handle, analysed)
+            batch.write_rows(handle, analysed if analysis is not None else None)
         elif fmt == "canvas":
             assert assignment is not None
             column = gradebook.canvas_assignment_column(assignment, assignment_id)
