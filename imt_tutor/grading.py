@@ -111,9 +111,11 @@ ROSTER_MAX_BYTES = 16 * 1024 * 1024
 # answers, far less often whole sets of points. Small on purpose: peak memory at 100,000 files stays
 # within 1.1x that at 1,000 (benchmarks/grading.py: 1.08x, picks interned; 4,096 gave 1.3x, 256 regraded
 # twice as many answers). The same holds for the CSV cells (render/gradebook.py) and the checked picks
-# (answers.py): 1,024 each; at 4,096 the three together gave 1.30x. Since graded answers are slotted,
-# 2,048 here gives 1.08x (and every distinct answer of the benchmark's 10,000 files fits).
-_GRADE_CACHE_LIMIT = 2_048
+# (answers.py): 1,024 each; at 4,096 the three together gave 1.30x. Graded answers are slotted; at 2,048
+# here peak memory came to 1.10x once the rest of a run took less (38.3 / 34.8 MiB), at 1,024 it is 1.07x,
+# and the grading of the benchmark's 10,000 files takes the same time within 1 % (whole answer sets and the
+# CSV cells of a whole case are remembered apart, see _Grader.graded and render/gradebook._case_cells).
+_GRADE_CACHE_LIMIT = 1_024
 _TOTALS_CACHE_LIMIT = 128
 
 # Canvas's gradebook importer (app/models/gradebook_importer.rb): the student columns it knows,
