@@ -192,7 +192,7 @@ class CaseIndex:
         # (id of a question's options, the picks as written) -> the picks checked and normalised,
         # for picks found good: a class writes the same picks again and again. Bounded.
         self.good_picks: dict[tuple[int, tuple[Any, ...]], tuple[str, ...]] = {}
-        # The same for quick_submission: (id of the options, the text between the brackets).
+        # The same for quick_submission: (id of the options, the list as written, brackets and all).
         self.quick_picks: dict[tuple[int, str], tuple[str, ...]] = {}
 
     def __contains__(self, case_id: object) -> bool:
@@ -597,7 +597,6 @@ def quick_submission(text: str, location: Location, cases: CaseIndex) -> Submiss
     questions: dict[str, tuple[str, ...]] | None = None
     nested = -1  # the answers' indentation, once known; -1: not in the answers
     seen: set[str] = set()
-    answered = 0  # lines under 'answers:' (none: its value is null, which the checker words)
     memo = cases.quick_picks
     for spaces, key, _, rest, dash, _item in lines:
         if not key:
@@ -633,24 +632,24 @@ def quick_submission(text: str, location: Location, cases: CaseIndex) -> Submiss
             return None
         nested = indent
         options = questions.get(key)
-        if options is None or key in seen or not rest.startswith("[") or not rest.rstrip(" ").endswith("]"):
+        listed = rest.rstrip(" ") if rest.endswith(" ") else rest  # '[...]', as written
+        if options is None or key in seen or listed[:1] != "[" or listed[-1:] != "]":
             return None
         seen.add(key)
-        answered += 1
-        inner = rest.rstrip(" ")[1:-1]
-        written = (id(options), inner)
+        written = (id(options), listed)
         picks = memo.get(written)
         if picks is None:
+            inner = listed[1:-1]
             words = [part.strip(" ") for part in inner.split(",")] if inner.strip(" ") else []
             if any(WORD.fullmatch(w) is None or w[0] in NUMBER_START or w in NOT_STRINGS for w in words):
                 return None  # not a list of plain strings as YAML reads them
             picks = _good(words, options)
             if picks is None:
                 return None
-            if len(inner) <= _MEMO_CHARS:
+            if len(listed) <= _MEMO_CHARS:
                 _remember(memo, written, picks)
         picked.append((key, picks))
-    if not answered or "student" not in top or student_problem(top["student"]) is not None:
+    if not picked or "student" not in top or student_problem(top["student"]) is not None:
         return None
     submitted_at, when = None, None
     if "submitted_at" in top:
