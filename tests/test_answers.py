@@ -430,9 +430,11 @@ def test_a_big_submission_is_checked_against_its_case(lung_case: Case) -> None:
 QUICK_TOP = Location("in/a.yaml", 1, 1)
 
 
-def _general(text: str, index: CaseIndex) -> Submission | DataError:
+def _general(text: str | bytes, index: CaseIndex, top: Location = QUICK_TOP) -> Submission | DataError:
+    """What the loader (JSON for a .json file, else YAML) and the checker give."""
+    load = load_json_text if top.path.endswith(".json") else load_yaml_text
     try:
-        return check_submission(load_yaml_text(text, "in/a.yaml"), QUICK_TOP, cases=index)
+        return check_submission(load(text, top.path), top, cases=index)
     except DataError as error:
         return error
 
@@ -518,23 +520,7 @@ def _answers_texts(draw: st.DrawFn, index: CaseIndex) -> str:
     return "\n".join(body) + draw(st.sampled_from(["\n", "", "\n\n"]))
 
 
-@given(data=st.data())
-@settings(max_examples=600, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_what_is_read_at_once_is_what_loading_and_checking_give(index: CaseIndex, data: st.DataObject) -> None:
-    text = data.draw(_answers_texts(index))
-    quick = quick_submission(text, QUICK_TOP, index)
-    if quick is not None:  # anything else is left to the loader and the checker, which word its problems
-        assert quick == _general(text, index), text
-
-
 QUICK_JSON_TOP = Location("in/a.json", 1, 1)
-
-
-def _general_json(raw: bytes, index: CaseIndex) -> Submission | DataError:
-    try:
-        return check_submission(load_json_text(raw, "in/a.json"), QUICK_JSON_TOP, cases=index)
-    except DataError as error:
-        return error
 
 
 def test_the_usual_json_file_is_read_at_once_as_the_loader_and_checker_read_it(index: CaseIndex) -> None:
@@ -549,7 +535,7 @@ def test_the_usual_json_file_is_read_at_once_as_the_loader_and_checker_read_it(i
     raw = json.dumps(data, indent=2).encode()
     quick = quick_json_submission(raw, QUICK_JSON_TOP, index)
     assert quick is not None
-    assert quick == _general_json(raw, index)
+    assert quick == _general(raw, index, QUICK_JSON_TOP)
     assert quick.student == "A. Student" and quick.when is not None
     assert quick.answers == ((qids[0], questions[qids[0]][:2]), (qids[1], ()))
 
@@ -610,13 +596,22 @@ def _json_answers_texts(draw: st.DrawFn, index: CaseIndex) -> bytes:
     return text.encode("utf-8")
 
 
+@pytest.mark.parametrize("kind", ["yaml", "json"])
 @given(data=st.data())
 @settings(max_examples=600, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_what_json_read_at_once_gives_is_what_loading_and_checking_give(index: CaseIndex, data: st.DataObject) -> None:
-    raw = data.draw(_json_answers_texts(index))
-    quick = quick_json_submission(raw, QUICK_JSON_TOP, index)
+def test_what_is_read_at_once_is_what_loading_and_checking_give(
+    index: CaseIndex, kind: str, data: st.DataObject
+) -> None:
+    if kind == "yaml":
+        text: str | bytes = data.draw(_answers_texts(index))
+        quick = quick_submission(text, QUICK_TOP, index)
+        top = QUICK_TOP
+    else:
+        text = data.draw(_json_answers_texts(index))
+        quick = quick_json_submission(text, QUICK_JSON_TOP, index)
+        top = QUICK_JSON_TOP
     if quick is not None:  # anything else is left to the loader and the checker, which word its problems
-        assert quick == _general_json(raw, index), raw
+        assert quick == _general(text, index, top), text
 
 
 def test_a_padded_answer_is_checked_but_not_remembered(index: CaseIndex) -> None:
