@@ -35,6 +35,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import sqlite3
 import stat
 import tempfile
@@ -685,6 +686,9 @@ _WORKER: _Grader | None = None
 
 def _init_worker(grader: _Grader) -> None:
     global _WORKER
+    # Ctrl-C reaches the whole process group: the batch stops its workers itself (a worker waiting
+    # for work would otherwise print its own traceback of the KeyboardInterrupt).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER = grader
     if grader.prepare is not None:
         try:
@@ -984,14 +988,16 @@ class Batch:
             # the keys it needs itself (in parallel, from an engine of its own: no engine, and so none
             # of its threads, is alive in the parent when they fork), and the parent only those it
             # needs after them (item analysis, points possible).
-            pool = stack.enter_context(self._pool())
+            pool = self._pool()
+            stack.callback(pool.shutdown, wait=True, cancel_futures=True)  # interrupted: the queued chunks dropped
         self._discover(paths)
         parallel = self.jobs > 1 and self.files >= PARALLEL_MIN_FILES
         if not parallel and pool is not None:
             pool.shutdown()  # too few files to be worth the workers: this process grades them
         if parallel and pool is None:
             self.build_keys()  # spawned workers get the keys, never the batch that builds them
-            pool = stack.enter_context(self._pool())
+            pool = self._pool()
+            stack.callback(pool.shutdown, wait=True, cancel_futures=True)
         on_start(self.files)
         for problem in self.walk_problems:
             self.problems += 1
@@ -1025,7 +1031,7 @@ class Batch:
         self.db.execute("COMMIT")
 
     def _pool(self) -> ProcessPoolExecutor:
-        """``jobs`` worker processes, started (a context manager: it waits for them at its end)."""
+        """``jobs`` worker processes, started (shut them down when done)."""
         import multiprocessing  # here: a batch of one process never needs it (nor its import time)
         from concurrent.futures import ProcessPoolExecutor
 

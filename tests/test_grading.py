@@ -402,6 +402,57 @@ def test_sigkill_mid_run_leaves_no_partial_output(tmp_path: Path, keys: dict[str
     assert all(p.name.startswith(".g.csv.") and p.name.endswith(".tmp") for p in out_dir.iterdir())
 
 
+@pytest.mark.skipif(not _can_fork(), reason="forked workers")
+def test_workers_leave_ctrl_c_to_the_batch(base: RuleBase, bundled_cases: tuple[Case, ...]) -> None:
+    # A worker waiting for work that took Ctrl-C (SIGINT reaches the whole process group) would die
+    # printing its own traceback and break the pool; the workers ignore it, and the batch stops them.
+    with Batch(base, bundled_cases, rules_path=rules_dir(), engine_factory=lambda: BuiltinEngine(base), jobs=2) as made:
+        pool = made._pool()
+        try:
+            pid = pool.submit(os.getpid).result(timeout=60)
+            assert pid != os.getpid()
+            os.kill(pid, signal.SIGINT)  # it is idle now, waiting for the next chunk
+            for _ in range(20):
+                assert pool.submit(os.getpid).result(timeout=60) != os.getpid()  # still a working pool
+            os.kill(pid, 0)  # and that worker is alive
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="process groups and SIGINT")
+def test_ctrl_c_with_workers_exits_130_with_one_line_and_no_output(tmp_path: Path, keys: dict[str, CaseKey]) -> None:
+    # Ctrl-C reaches the whole process group, the workers too (which start before the files are
+    # found): the batch stops them itself, says one line and leaves no file, never a traceback.
+    folder = tmp_path / "class"
+    write_class(folder, keys, 3000)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    command = [sys.executable, "-m", "imt_tutor", "--engine", "builtin", "grade", str(folder)]
+    proc = subprocess.Popen(
+        [*command, "--out", str(out_dir / "g.csv"), "--jobs", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        for _ in range(6000):
+            if any(p.name.startswith(".g.csv.") for p in out_dir.iterdir()) or proc.poll() is not None:
+                break
+            time.sleep(0.01)
+        assert proc.poll() is None, "grade finished before it could be interrupted"
+        os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    assert stderr.strip().splitlines()[-1] == "Interrupted."
+    assert list(out_dir.iterdir()) == []
+
+
 # --------------------------------------------------------------------- usage
 
 
