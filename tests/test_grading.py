@@ -364,12 +364,27 @@ def test_an_engine_that_fails_in_the_workers_is_its_own_error(
             made.collect([folder])
 
 
-@pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
-def test_sigkill_mid_run_leaves_no_partial_output(tmp_path: Path, keys: dict[str, CaseKey]) -> None:
+def _a_large_class(tmp_path: Path, keys: dict[str, CaseKey]) -> tuple[Path, Path]:
+    """3,000 answer files (grading takes long enough to be stopped midway) and an empty output folder."""
     folder = tmp_path / "class"
     write_class(folder, keys, 3000)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
+    return folder, out_dir
+
+
+def _wait_for_the_hidden_output(proc: subprocess.Popen[str] | subprocess.Popen[bytes], out_dir: Path) -> None:
+    """Until ``grade`` has opened its output (a hidden temporary file, from before the first answer
+    file is read until it is complete), or has ended."""
+    for _ in range(6000):
+        if any(p.name.startswith(".g.csv.") for p in out_dir.iterdir()) or proc.poll() is not None:
+            return
+        time.sleep(0.01)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
+def test_sigkill_mid_run_leaves_no_partial_output(tmp_path: Path, keys: dict[str, CaseKey]) -> None:
+    folder, out_dir = _a_large_class(tmp_path, keys)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -386,11 +401,7 @@ def test_sigkill_mid_run_leaves_no_partial_output(tmp_path: Path, keys: dict[str
         stderr=subprocess.DEVNULL,
     )
     try:
-        # The output is a hidden temporary file from before the first answer file is read until it is complete.
-        for _ in range(6000):
-            if any(p.name.startswith(".g.csv.") for p in out_dir.iterdir()) or proc.poll() is not None:
-                break
-            time.sleep(0.01)
+        _wait_for_the_hidden_output(proc, out_dir)
         assert proc.poll() is None, "grade finished before it could be killed"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=60)
@@ -423,10 +434,7 @@ def test_workers_leave_ctrl_c_to_the_batch(base: RuleBase, bundled_cases: tuple[
 def test_ctrl_c_with_workers_exits_130_with_one_line_and_no_output(tmp_path: Path, keys: dict[str, CaseKey]) -> None:
     # Ctrl-C reaches the whole process group, the workers too (which start before the files are
     # found): the batch stops them itself, says one line and leaves no file, never a traceback.
-    folder = tmp_path / "class"
-    write_class(folder, keys, 3000)
-    out_dir = tmp_path / "out"
-    out_dir.mkdir()
+    folder, out_dir = _a_large_class(tmp_path, keys)
     command = [sys.executable, "-m", "imt_tutor", "--engine", "builtin", "grade", str(folder)]
     proc = subprocess.Popen(
         [*command, "--out", str(out_dir / "g.csv"), "--jobs", "2"],
@@ -436,10 +444,7 @@ def test_ctrl_c_with_workers_exits_130_with_one_line_and_no_output(tmp_path: Pat
         start_new_session=True,
     )
     try:
-        for _ in range(6000):
-            if any(p.name.startswith(".g.csv.") for p in out_dir.iterdir()) or proc.poll() is not None:
-                break
-            time.sleep(0.01)
+        _wait_for_the_hidden_output(proc, out_dir)
         assert proc.poll() is None, "grade finished before it could be interrupted"
         os.killpg(proc.pid, signal.SIGINT)
         _, stderr = proc.communicate(timeout=60)
