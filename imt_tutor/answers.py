@@ -25,7 +25,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Container, Iterable, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -127,6 +127,27 @@ def _remember(memo: dict[Any, tuple[str, ...]], key: Any, picks: tuple[str, ...]
     if len(memo) >= _GOOD_PICKS_LIMIT:
         memo.clear()
     memo[key] = picks
+
+
+def _listed_picks(
+    memo: dict[tuple[int, tuple[Any, ...]], tuple[str, ...]], value: Sequence[Any], options: tuple[str, ...]
+) -> tuple[str, ...] | None:
+    """The picks of a loaded list of a question's ``options`` that is good as it is (every pick
+    text, an option, once), normalised, or ``None``; remembered in ``memo`` (a
+    :attr:`CaseIndex.good_picks`) by the list as written."""
+    try:
+        written = (id(options), tuple(value))
+        found = memo.get(written)
+    except TypeError:  # a mapping or a list among the picks: not good
+        return None
+    if found is not None:  # only all-text picks are stored, so only text ones match
+        return found
+    if not all(type(item) is str for item in value):
+        return None
+    good = _good(value, options)
+    if good is not None and sum(map(len, value)) <= _MEMO_CHARS:
+        _remember(memo, written, good)
+    return good
 
 
 def _norm(text: str) -> str:
@@ -442,22 +463,11 @@ class _Checker:
     def good_picks(self, value: YamlList, options: tuple[str, ...] | None) -> tuple[str, ...] | None:
         """The picks of a list that is good as it is (every pick text, known, once), normalised;
         ``None`` when any is not (:meth:`picks` then says why). Reports nothing."""
-        memo = self.cases.good_picks if self.cases is not None and options is not None else None
-        written: tuple[int, tuple[Any, ...]] | None = None
-        if memo is not None:
-            try:
-                written = (id(options), tuple(value))
-                found = memo.get(written)
-            except TypeError:  # a mapping or a list among the picks: not good
-                return None
-            if found is not None:  # only all-text picks are stored, so only text ones match
-                return found
+        if self.cases is not None and options is not None:
+            return _listed_picks(self.cases.good_picks, value, options)
         if not all(type(item) is str for item in value):
             return None
-        good = _good(value, options if options is not None else self.known_ids)
-        if good is not None and memo is not None and written is not None and sum(map(len, value)) <= _MEMO_CHARS:
-            _remember(memo, written, good)
-        return good
+        return _good(value, options if options is not None else self.known_ids)
 
     def picks(
         self, qid: str, value: Any, parent: YamlMap, raw_qid: str, options: tuple[str, ...] | None
@@ -714,19 +724,9 @@ def quick_json_submission(raw: bytes, location: Location, cases: CaseIndex) -> S
         if options is None or qid in seen or type(value) is not list:
             return None
         seen.add(qid)
-        try:
-            written = (id(options), tuple(value))
-        except TypeError:  # an object or an array among the picks
-            return None
-        picks = memo.get(written)
+        picks = _listed_picks(memo, value, options)
         if picks is None:
-            if not all(type(item) is str for item in value):
-                return None
-            picks = _good(value, options)
-            if picks is None:
-                return None
-            if sum(map(len, value)) <= _MEMO_CHARS:
-                _remember(memo, written, picks)
+            return None
         picked.append((qid, picks))
     return Submission(student.strip(), case, tuple(picked), location, submitted_at, when)
 

@@ -96,7 +96,8 @@ class _Progress:
 
 
 def _feedback_renderer(base: RuleBase) -> Callable[[GradedSubmission], str]:
-    from ..render.markdown import FeedbackMarkdown  # here: only --feedback-dir needs it (and its import time)
+    """The feedback file's text of a graded submission (imported only for --feedback-dir)."""
+    from ..render.markdown import FeedbackMarkdown
 
     return FeedbackMarkdown(base.vocabulary)
 
